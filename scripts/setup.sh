@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs everything the build, tests and benchmarks need on Debian 12.
+# Idempotent: each step checks first and skips what is already present, so a
+# second run takes a second or two.
+set -euo pipefail
+
+# Debian packages: the product card's libraries, the helpers we build on,
+# and the developer tools CI uses (formatting, static analysis, fuzzing).
+APT_PACKAGES=(
+  build-essential cmake ninja-build pkg-config git ca-certificates curl
+  libthrift-dev thrift-compiler librocksdb-dev librdkafka-dev libboost-all-dev
+  prometheus-cpp-dev libgtest-dev libgmock-dev
+  libyaml-cpp-dev nlohmann-json3-dev libfmt-dev libspdlog-dev libcli11-dev
+  clang clang-format clang-tidy cppcheck
+)
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if ((${#missing[@]})); then
+  echo "setup: installing ${#missing[@]} Debian package(s): ${missing[*]}"
+  SUDO=""
+  if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
+  export DEBIAN_FRONTEND=noninteractive
+  # A stale package index is the usual cause of 404s on a fresh machine.
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+else
+  echo "setup: Debian packages present"
+fi

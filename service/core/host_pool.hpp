@@ -1,0 +1,82 @@
+// The hosts behind the capacity: what each has, what is in use, which are
+// drained, and the index that finds a host with room for a shape, packing
+// or spreading by policy.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "common/status.hpp"
+#include "core/resources.hpp"
+
+namespace sched::core {
+
+enum class PlacementPolicy : std::uint8_t {
+  kPack,    // fill the fullest host that fits: fewer executors, more slot sharing
+  kSpread,  // the emptiest host: less interference, smaller blast radius
+};
+Result<PlacementPolicy> parse_placement_policy(std::string_view name);
+std::string_view placement_policy_name(PlacementPolicy p);
+
+struct HostSpec {
+  std::string name;
+  Resources capacity;
+  std::map<std::string, std::string> attributes;  // for later placement rules
+};
+
+struct Host {
+  std::string name;
+  Resources capacity;
+  Resources used;  // by granted slots, revocations in flight included
+  bool draining = false;
+  bool up = true;
+  std::map<std::string, std::string> attributes;
+  bool schedulable() const { return up && !draining; }
+  Resources free() const { return capacity - used; }
+};
+
+class HostPool {
+ public:
+  // Adds a host, or brings a removed one of the same name back (keeping its index).
+  Result<int> add(const HostSpec& spec);
+  // Marks the host gone. The caller has already taken its slots away.
+  Status remove(std::string_view name);
+  Status set_draining(std::string_view name, bool draining);
+  // Changes a host's capacity (a resized node). Used slots stay.
+  Status set_capacity(std::string_view name, const Resources& capacity);
+
+  Result<int> find(std::string_view name) const;
+  std::size_t size() const { return hosts_.size(); }
+  const Host& host(int i) const { return hosts_[static_cast<std::size_t>(i)]; }
+
+  // Capacity of the hosts that take new work (up, not draining).
+  const Resources& schedulable_capacity() const { return schedulable_; }
+  // Room left on those hosts.
+  Resources free_total() const { return schedulable_ - schedulable_used_; }
+
+  void use(int host, const Resources& r);
+  void unuse(int host, const Resources& r);
+
+  // How many `shape`s fit on host `i` now (0 when not schedulable).
+  std::int64_t room_for(int i, const Resources& shape) const;
+  // A schedulable host with room for one `shape`, chosen by `policy`; -1 if none.
+  int find_fit(const Resources& shape, PlacementPolicy policy) const;
+
+ private:
+  void index_insert(int i);
+  void index_erase(int i);
+
+  std::vector<Host> hosts_;
+  std::unordered_map<std::string, int> by_name_;
+  // Schedulable hosts ordered by free cpu: best fit is a lower_bound away.
+  std::set<std::pair<std::int64_t, int>> by_free_cpu_;
+  Resources schedulable_;
+  Resources schedulable_used_;
+};
+
+}  // namespace sched::core

@@ -1,0 +1,199 @@
+// The scheduling core: events in (hosts, tree, sessions, demand, time),
+// decisions out (grant, revoke, reclaim, release). Single-threaded and
+// deterministic; no I/O; the clock is injected. One object per daemon.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "common/status.hpp"
+#include "core/clock.hpp"
+#include "core/consumer_tree.hpp"
+#include "core/decision.hpp"
+#include "core/host_pool.hpp"
+#include "core/resources.hpp"
+#include "core/session.hpp"
+#include "core/session_split.hpp"
+#include "core/share_policy.hpp"
+#include "core/sla.hpp"
+
+namespace sched::core {
+
+struct SchedulerConfig {
+  // One slot: the unit plans and demands are written in.
+  Resources slot = Resources::of(kCpu, 1000);
+  // "hybrid" (ownership + share ratio) or "drf".
+  std::string share_policy = "hybrid";
+  // Also preempt toward the share ratio, not only for ownership. Default off.
+  bool rebalance = false;
+  PlacementPolicy placement = PlacementPolicy::kPack;
+  SlaPolicy sla;
+  // Local time for time-window plans = UTC + this many minutes.
+  int utc_offset_min = 0;
+};
+
+// A revocation in flight: slots a session must give back by `deadline`.
+struct Revocation {
+  std::uint64_t id = 0;
+  int session = -1;
+  int host = -1;
+  std::int64_t slots = 0;
+  TimeMs issued = 0;
+  TimeMs deadline = 0;
+  Reason reason = Reason::kNone;
+  std::string beneficiary;
+};
+
+class Scheduler {
+ public:
+  // REQUIRES: `clock` outlives the scheduler.
+  static Result<std::unique_ptr<Scheduler>> create(const SchedulerConfig& config, const Clock* clock);
+
+  // --- Capacity -------------------------------------------------------------
+  Status add_host(const HostSpec& host);
+  // The host's slots vanish at once (kLost decisions at the next pass).
+  Status remove_host(std::string_view name);
+  // A drained host takes no new slots; its slots are revoked with grace.
+  Status drain_host(std::string_view name, bool drain = true);
+
+  // --- Tenancy --------------------------------------------------------------
+  // Validates and applies a new tree without a restart. Fails, changing
+  // nothing, when a live session's consumer would vanish or stop being a leaf.
+  // With `check_capacity`, the top-level owned amounts must fit the hosts.
+  Status set_tree(const TreeSpec& spec, bool check_capacity = false);
+  const ConsumerTree& tree() const { return tree_; }
+
+  // --- Sessions -------------------------------------------------------------
+  Status register_session(const SessionSpec& spec);
+  Status update_session(std::string_view id, const SessionUpdate& update);
+  // Its slots are released at once.
+  Status unregister_session(std::string_view id);
+  // The driver gave `slots` back on `host` (complying early with a
+  // revocation, or voluntarily): revoking slots are returned first.
+  Status release_slots(std::string_view id, std::string_view host, std::int64_t slots);
+
+  // --- Scheduling -----------------------------------------------------------
+  // One pass at the clock's current time; returns what to do.
+  Decisions schedule();
+  // When the next pass has timed work (a deadline, an idle timeout, a plan
+  // window edge); kNever if none.
+  TimeMs next_wakeup() const;
+  // When the next deadline or idle timeout falls due (plan windows left
+  // out: they recur forever); kNever when nothing is under way.
+  TimeMs next_settle_deadline() const;
+  std::size_t pending_revocations() const { return revocations_.size(); }
+  // Forgets all incremental state and recomputes everything next pass
+  // (tests use it to check that incremental passes reach the same result).
+  void mark_all_dirty();
+
+  // --- Views ----------------------------------------------------------------
+  const SchedulerConfig& config() const { return config_; }
+  const HostPool& hosts() const { return hosts_; }
+  const std::map<std::uint64_t, Revocation>& revocations() const { return revocations_; }
+  // The session with `id`, or nullptr.
+  const Session* find_session(std::string_view id) const;
+  // Live sessions in registration order.
+  std::vector<const Session*> sessions() const;
+  // What a consumer (any node) holds now, revocations in flight included.
+  Resources consumer_held(int node) const;
+  // What a consumer's sessions want, capped by the consumer's limit.
+  FracResources consumer_demand(int node) const { return nodes_[static_cast<std::size_t>(node)].demand; }
+  // The plan in force for a node now.
+  const ConsumerPlan& plan(int node) const { return plans_[static_cast<std::size_t>(node)]; }
+  // The target the last pass computed for a node.
+  FracResources consumer_target(int node) const { return nodes_[static_cast<std::size_t>(node)].target; }
+  const SharePolicy& share_policy() const { return *policy_; }
+
+ private:
+  struct NodeState {
+    FracResources demand;
+    FracResources reserved_idle;
+    Resources hold;  // effective: revocations in flight excluded
+    VictimKey victim;
+    FracResources target;
+    FracResources last_capacity;
+    bool dirty = true;    // the policy must look at it again
+    bool queued = false;  // in dirty_nodes_, awaiting aggregation
+    Reason reason = Reason::kNone;
+    std::string beneficiary;
+    std::vector<int> sessions;  // leaves only
+  };
+
+  Scheduler(const SchedulerConfig& config, const Clock* clock, std::unique_ptr<SharePolicy> policy);
+
+  Resources shape_of(const Session& s) const { return s.spec.shape; }
+  void mark_dirty(int node);
+  void add_hold(int node, const Resources& delta);
+  void refresh_plans();
+  void refresh_norm();
+
+  // Pass stages, in order.
+  void expire_revocations();
+  void revoke_draining();
+  void update_wants();
+  void aggregate();
+  void distribute(int node, const FracResources& capacity);
+  void split_leaf(int leaf, const FracResources& allocatable);
+  void apply_targets();
+  void place_grants();
+  void fill_idle();
+
+  // Mechanism helpers; each emits its decisions.
+  void grant(Session& s, int host, std::int64_t slots);
+  void revoke(Session& s, std::int64_t slots, Reason reason, const std::string& beneficiary,
+              const std::vector<std::uint8_t>* prefer_hosts);
+  void cancel_revocations(Session& s, std::int64_t slots);
+  void release(Session& s, std::int64_t slots, Reason reason);
+  void reclaim(std::uint64_t revocation_id);
+  Placement* placement_on(Session& s, int host);
+  void drop_empty_placements(Session& s);
+  void emit(DecisionKind kind, const Session& s, int host, std::int64_t slots, Reason reason,
+            const std::string& beneficiary, TimeMs deadline = kNever, std::uint64_t revocation = 0);
+  bool path_has_room(const Session& s) const;
+  void note_session(int index);
+
+  SchedulerConfig config_;
+  const Clock* clock_;
+  std::unique_ptr<SharePolicy> policy_;
+  SessionSplitter splitter_;
+  ConsumerTree tree_;
+  std::vector<ConsumerPlan> plans_;
+  TimeMs plans_until_ = kNever;
+  std::vector<NodeState> nodes_;
+  HostPool hosts_;
+  DominantShare norm_;
+  Resources norm_capacity_;
+
+  std::vector<Session> sessions_;
+  std::vector<int> free_session_slots_;
+  std::unordered_map<std::string, int> session_by_id_;
+  std::uint64_t next_seq_ = 1;
+
+  std::map<std::uint64_t, Revocation> revocations_;
+  std::set<std::pair<TimeMs, std::uint64_t>> by_deadline_;
+  std::uint64_t next_revocation_ = 1;
+  std::set<std::pair<TimeMs, int>> idle_deadlines_;
+
+  std::vector<int> dirty_sessions_;
+  std::vector<std::uint8_t> session_dirty_;
+  std::vector<int> dirty_nodes_;
+  std::vector<int> changed_sessions_;  // targets recomputed this pass
+  std::set<int> unplaced_;             // target above what is placed
+  std::set<int> hungry_;               // want above target
+  std::vector<int> drain_pending_;     // hosts whose slots still need revoking
+  Decisions pending_;                  // made between passes (lost hosts, ended sessions)
+
+  TimeMs now_ = 0;
+  Decisions out_;
+  std::vector<std::vector<ChildShare>> scratch_;
+  std::vector<SessionClaim> claims_;
+};
+
+}  // namespace sched::core

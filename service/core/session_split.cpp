@@ -1,0 +1,180 @@
+// The leaf split: pins, kept slots, cuts, grant order and SLA preemption.
+#include "core/session_split.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace sched::core {
+namespace {
+
+constexpr double kEps = 1e-6;
+
+// Whole shapes needed to cover `need` (kinds the shape lacks cannot help).
+std::int64_t shapes_to_cover(const FracResources& need, const Resources& shape) {
+  std::int64_t n = 0;
+  for (std::size_t k = 0; k < kMaxResourceKinds; ++k) {
+    if (need[k] <= kEps || shape[k] <= 0) continue;
+    n = std::max<std::int64_t>(n, static_cast<std::int64_t>(std::ceil(need[k] / static_cast<double>(shape[k]) - 1e-9)));
+  }
+  return n;
+}
+
+bool helps(const FracResources& need, const Resources& shape) {
+  for (std::size_t k = 0; k < kMaxResourceKinds; ++k)
+    if (need[k] > kEps && shape[k] > 0) return true;
+  return false;
+}
+
+bool victim_before(const SessionClaim& a, const SessionClaim& b) {
+  if (victim_rank(a.sla) != victim_rank(b.sla)) return victim_rank(a.sla) < victim_rank(b.sla);
+  if (a.priority != b.priority) return a.priority < b.priority;
+  if (a.start != b.start) return a.start > b.start;  // youngest first
+  return a.order > b.order;
+}
+
+bool grant_before(const SessionClaim& a, const SessionClaim& b) {
+  if (grant_rank(a.sla) != grant_rank(b.sla)) return grant_rank(a.sla) < grant_rank(b.sla);
+  if (a.priority != b.priority) return a.priority > b.priority;
+  if (a.start != b.start) return a.start < b.start;  // oldest first
+  return a.order < b.order;
+}
+
+}  // namespace
+
+void SessionSplitter::split(const FracResources& allocatable, const DominantShare& norm, Reason inherited,
+                            std::span<SessionClaim> claims) {
+  const std::size_t n = claims.size();
+  kept_.assign(n, 0);
+  FracResources use;
+  int first_unpinned_claim = -1;
+  for (std::size_t i = 0; i < n; ++i) {
+    SessionClaim& c = claims[i];
+    c.reason = Reason::kNone;
+    c.beneficiary = -1;
+    c.pinned = std::clamp<std::int64_t>(c.pinned, 0, c.want);
+    kept_[i] = std::max<std::int64_t>(0, std::min(c.hold, c.want) - c.pinned);
+    use += FracResources(c.shape * (c.pinned + kept_[i]));
+    if (c.hold < c.pinned && first_unpinned_claim < 0) first_unpinned_claim = static_cast<int>(i);
+  }
+
+  order_.resize(n);
+  for (std::size_t i = 0; i < n; ++i) order_[i] = i;
+  std::sort(order_.begin(), order_.end(), [&](std::size_t a, std::size_t b) { return victim_before(claims[a], claims[b]); });
+
+  // 1. Too much kept (the leaf lost capacity, or a streaming minimum needs
+  //    room): cut kept slots, most preemptable session first.
+  FracResources excess = (use - allocatable).clamped();
+  const Reason cut_reason = inherited != Reason::kNone ? inherited : Reason::kSlaPriority;
+  for (std::size_t idx : order_) {
+    if (excess.is_zero(kEps)) break;
+    SessionClaim& c = claims[idx];
+    if (kept_[idx] == 0 || !helps(excess, c.shape)) continue;
+    const std::int64_t cut = std::min(kept_[idx], shapes_to_cover(excess, c.shape));
+    kept_[idx] -= cut;
+    const FracResources freed(c.shape * cut);
+    use -= freed;
+    excess = (excess - freed).clamped();
+    c.reason = cut_reason;
+    if (cut_reason == Reason::kSlaPriority) c.beneficiary = first_unpinned_claim;
+  }
+  // Only lost capacity can push below the pins (hosts gone): cut them last.
+  for (std::size_t idx : order_) {
+    if (excess.is_zero(kEps)) break;
+    SessionClaim& c = claims[idx];
+    if (c.pinned == 0 || !helps(excess, c.shape)) continue;
+    const std::int64_t cut = std::min(c.pinned, shapes_to_cover(excess, c.shape));
+    c.pinned -= cut;
+    const FracResources freed(c.shape * cut);
+    use -= freed;
+    excess = (excess - freed).clamped();
+    c.reason = Reason::kCapacity;
+  }
+
+  for (std::size_t i = 0; i < n; ++i) claims[i].target = claims[i].pinned + kept_[i];
+  FracResources free = (allocatable - use).clamped();
+
+  // 2. Free slots in grant order; sessions of one class and priority share
+  //    alike, each rising from what it already has.
+  std::sort(order_.begin(), order_.end(), [&](std::size_t a, std::size_t b) { return grant_before(claims[a], claims[b]); });
+  std::size_t g = 0;
+  while (g < n) {
+    group_.clear();
+    const SessionClaim& head = claims[order_[g]];
+    while (g < n && claims[order_[g]].sla == head.sla && claims[order_[g]].priority == head.priority) {
+      if (claims[order_[g]].want > claims[order_[g]].target) group_.push_back(order_[g]);
+      ++g;
+    }
+    if (group_.empty()) continue;
+    fill_claims_.assign(group_.size(), FillClaim{});
+    fill_out_.assign(group_.size(), FracResources{});
+    for (std::size_t j = 0; j < group_.size(); ++j) {
+      const SessionClaim& c = claims[group_[j]];
+      fill_claims_[j].start = FracResources(c.shape * c.target);
+      fill_claims_[j].room = FracResources(c.shape * (c.want - c.target));
+      fill_claims_[j].weight = 1.0;
+    }
+    fill_.fill(free, norm, fill_claims_, fill_out_);
+    for (std::size_t j = 0; j < group_.size(); ++j) {
+      SessionClaim& c = claims[group_[j]];
+      const std::int64_t add = std::min(c.want - c.target, fill_out_[j].count_of(c.shape));
+      c.target += add;
+      free = (free - FracResources(c.shape * add)).clamped();
+    }
+    // Whole slots the fractions left over: one at a time, lowest level first.
+    bool progress = true;
+    while (progress) {
+      progress = false;
+      std::size_t best = n;
+      double best_level = 0;
+      for (std::size_t idx : group_) {
+        const SessionClaim& c = claims[idx];
+        if (c.target >= c.want || !FracResources(c.shape).fits_in(free)) continue;
+        const double level = norm.of(c.shape * c.target);
+        if (best == n || level < best_level) {
+          best = idx;
+          best_level = level;
+        }
+      }
+      if (best < n) {
+        claims[best].target += 1;
+        free = (free - FracResources(claims[best].shape)).clamped();
+        progress = true;
+      }
+    }
+  }
+
+  // 3. A higher class still short takes from lower classes in this consumer.
+  for (std::size_t a = 0; a < n; ++a) {
+    SessionClaim& claimant = claims[order_[a]];
+    std::int64_t short_by = claimant.want - claimant.target;
+    if (short_by <= 0) continue;
+    FracResources need = (FracResources(claimant.shape * short_by) - free).clamped();
+    for (auto it = order_.rbegin(); it != order_.rend() && !need.is_zero(kEps); ++it) {
+      // order_ is in grant order; walking it backwards visits victims first.
+      const std::size_t v = *it;
+      SessionClaim& victim = claims[v];
+      if (!preempts_within_consumer(claimant.sla, victim.sla)) continue;
+      const std::int64_t takeable = victim.target - victim.pinned;
+      if (takeable <= 0 || !helps(need, victim.shape)) continue;
+      const std::int64_t take = std::min(takeable, shapes_to_cover(need, victim.shape));
+      victim.target -= take;
+      const FracResources freed(victim.shape * take);
+      free += freed;
+      need = (need - freed).clamped();
+      if (victim.target < victim.hold) {
+        victim.reason = Reason::kSlaPriority;
+        victim.beneficiary = static_cast<int>(order_[a]);
+      }
+    }
+    const std::int64_t add = std::min(short_by, free.count_of(claimant.shape));
+    claimant.target += add;
+    free = (free - FracResources(claimant.shape * add)).clamped();
+  }
+
+  for (std::size_t i = 0; i < n; ++i) {
+    SessionClaim& c = claims[i];
+    if (c.target < c.hold && c.reason == Reason::kNone) c.reason = inherited != Reason::kNone ? inherited : Reason::kCapacity;
+  }
+}
+
+}  // namespace sched::core

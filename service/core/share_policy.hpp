@@ -1,0 +1,68 @@
+// Sharing policies: how a parent's amount is split among its children. The
+// scheduler applies one at every node of the consumer tree, top down; the
+// policy decides, the scheduler carries out (Mesos keeps its sorter apart
+// from its allocator the same way).
+#pragma once
+
+#include <memory>
+#include <span>
+#include <string_view>
+#include <tuple>
+
+#include "common/status.hpp"
+#include "core/decision.hpp"
+#include "core/resources.hpp"
+#include "core/water_fill.hpp"
+
+namespace sched::core {
+
+// The session that should be preempted first in a subtree; smaller is first:
+// batch before streaming before interactive, lower priority first, youngest
+// first. kNoVictim when the subtree holds nothing preemptable.
+struct VictimKey {
+  int rank = 3;          // victim_rank of the SLA class; 3 = nothing to take
+  int priority = 0;
+  TimeMs minus_start = 0;  // -start time: the youngest sorts first
+  int session = -1;
+
+  friend bool operator<(const VictimKey& a, const VictimKey& b) {
+    return std::tie(a.rank, a.priority, a.minus_start, a.session) <
+           std::tie(b.rank, b.priority, b.minus_start, b.session);
+  }
+  friend bool operator==(const VictimKey&, const VictimKey&) = default;
+};
+
+// One child as its parent's policy sees it.
+struct ChildShare {
+  // Inputs.
+  FracResources demand;         // what its subtree wants, capped by its limit
+  FracResources hold;           // what it holds now, revocations in flight excluded
+  FracResources owned;          // its guaranteed amount
+  FracResources reserved_idle;  // owned-but-never-lent capacity it leaves idle
+  double share = 1.0;
+  bool borrow = true;
+  VictimKey victim;
+  // Outputs.
+  FracResources target;  // what it should hold (reserved idle included)
+  Reason cut_reason = Reason::kNone;  // set when target < hold
+  int beneficiary = -1;               // the sibling the cut is for, if any
+};
+
+class SharePolicy {
+ public:
+  virtual ~SharePolicy() = default;
+  virtual std::string_view name() const = 0;
+  // Splits `capacity` among `children`, filling in their outputs. The
+  // targets never exceed the capacity in total, nor a child's demand plus
+  // its reserved idle amount.
+  virtual void distribute(const FracResources& capacity, const DominantShare& norm,
+                          std::span<ChildShare> children) = 0;
+};
+
+// "hybrid" (default): ownership first; the free pool split by share ratio
+// (weighted DRF), sibling first; a borrower keeps what it holds until an owner
+// asks for it back. With `rebalance`, also back toward the share ratio.
+// "drf": weighted DRF alone; owned amounts are ignored.
+Result<std::unique_ptr<SharePolicy>> make_share_policy(std::string_view name, bool rebalance);
+
+}  // namespace sched::core
