@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <cstdio>
 #include <set>
 
 #include "core/quantity.hpp"
@@ -33,29 +34,33 @@ Status check_name(const std::string& name) {
 }
 
 Result<std::optional<Resources>> resolve_amount(const std::optional<AmountSpec>& a, const Resources& slot,
-                                                const char* field) {
+                                                const char* field, bool as_limit = false) {
   if (!a) return std::optional<Resources>{};
   if (a->in_slots && (a->slots < 0 || !std::isfinite(a->slots))) {
     return Status::invalid_argument(std::string(field) + " must be a non-negative number of slots, got " +
                                     std::to_string(a->slots));
   }
-  Resources r = a->resolve(slot);
-  if (r.any_negative()) return Status::invalid_argument(std::string(field) + " has a negative amount: " + r.to_string());
-  return std::optional<Resources>(r);
+  const Resources written = a->resolve(slot);
+  if (written.any_negative()) {
+    return Status::invalid_argument(std::string(field) + " has a negative amount: " + written.to_string());
+  }
+  return std::optional<Resources>(as_limit ? a->resolve_limit(slot) : written);
 }
 
 Result<ConsumerTree::PartialPlan> resolve_plan(const PlanSpec& p, const Resources& slot) {
   ConsumerTree::PartialPlan out;
   if (p.share) {
     if (!std::isfinite(*p.share) || *p.share <= 0) {
-      return Status::invalid_argument("share must be a positive number, got " + std::to_string(*p.share));
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%g", *p.share);
+      return Status::invalid_argument(std::string("share must be a positive number, got ") + buf);
     }
     out.share = p.share;
   }
   auto owned = resolve_amount(p.owned, slot, "owned");
   if (!owned) return owned.status();
   out.owned = *owned;
-  auto limit = resolve_amount(p.limit, slot, "limit");
+  auto limit = resolve_amount(p.limit, slot, "limit", /*as_limit=*/true);
   if (!limit) return limit.status();
   out.limit = *limit;
   auto reserved = resolve_amount(p.reserved, slot, "reserved");
@@ -82,6 +87,24 @@ Resources AmountSpec::resolve(const Resources& slot) const {
   Resources r;
   for (std::size_t k = 0; k < kMaxResourceKinds; ++k) {
     r[k] = static_cast<std::int64_t>(std::llround(slots * static_cast<double>(slot[k])));
+  }
+  return r;
+}
+
+AmountSpec AmountSpec::of_vector(const Resources& r, std::uint32_t named) {
+  AmountSpec a{false, 0, r, named};
+  if (named == 0) {
+    for (std::size_t k = 0; k < kMaxResourceKinds; ++k)
+      if (r[k] != 0) a.named |= 1u << k;
+  }
+  return a;
+}
+
+Resources AmountSpec::resolve_limit(const Resources& slot) const {
+  Resources r = resolve(slot);
+  for (std::size_t k = 0; k < kMaxResourceKinds; ++k) {
+    const bool mentioned = in_slots ? slot[k] > 0 : ((named >> k) & 1u) != 0;
+    if (!mentioned) r[k] = kUnlimitedAmount;
   }
   return r;
 }
@@ -261,8 +284,15 @@ TimeMs ConsumerTree::grace_ms(int i, SlaClass c, const SlaPolicy& policy) const 
   return policy.grace_ms[static_cast<std::size_t>(c)];
 }
 
-std::string ConsumerTree::describe(const Resources& r) const {
-  if (r[0] >= kUnlimitedAmount) return "unlimited";
+std::string ConsumerTree::describe(const Resources& in) const {
+  // Kinds a limit leaves unbounded are not worth printing.
+  Resources r = in;
+  bool any = false;
+  for (std::size_t k = 0; k < kMaxResourceKinds; ++k) {
+    if (r[k] >= kUnlimitedAmount) r[k] = 0;
+    else any = true;
+  }
+  if (!any) return "unlimited";
   if (!slot_.is_zero()) {
     const std::int64_t n = r.count_of(slot_);
     if (slot_ * n == r) return std::to_string(n) + (n == 1 ? " slot" : " slots");

@@ -24,10 +24,15 @@ struct AmountSpec {
   bool in_slots = true;
   double slots = 0;
   Resources vec;
+  std::uint32_t named = 0;  // vectors: bit k set when kind k was written
 
-  static AmountSpec of_slots(double n) { return AmountSpec{true, n, {}}; }
-  static AmountSpec of_vector(const Resources& r) { return AmountSpec{false, 0, r}; }
+  static AmountSpec of_slots(double n) { return AmountSpec{true, n, {}, 0}; }
+  // Kinds left out of `named` are not mentioned (0 for amounts, no cap for
+  // limits); by default every non-zero kind of `r` counts as named.
+  static AmountSpec of_vector(const Resources& r, std::uint32_t named = 0);
   Resources resolve(const Resources& slot) const;
+  // As a limit: kinds the amount does not mention (or a slot lacks) are unlimited.
+  Resources resolve_limit(const Resources& slot) const;
 };
 
 // The plan fields a node or a time window may set. Unset fields inherit: a

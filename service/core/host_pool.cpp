@@ -99,16 +99,18 @@ std::int64_t HostPool::room_for(int i, const Resources& shape) const {
   return h.free().count_of(shape);
 }
 
-int HostPool::find_fit(const Resources& shape, PlacementPolicy policy) const {
+int HostPool::find_fit(const Resources& shape, PlacementPolicy policy, const std::function<bool(int)>& skip) const {
+  auto ok = [&](int h) {
+    if (skip && skip(h)) return false;
+    return shape.fits_in(hosts_[static_cast<std::size_t>(h)].free());
+  };
   if (policy == PlacementPolicy::kPack) {
-    for (auto it = by_free_cpu_.lower_bound({shape[kCpu], -1}); it != by_free_cpu_.end(); ++it) {
-      if (shape.fits_in(hosts_[static_cast<std::size_t>(it->second)].free())) return it->second;
-    }
+    for (auto it = by_free_cpu_.lower_bound({shape[kCpu], -1}); it != by_free_cpu_.end(); ++it)
+      if (ok(it->second)) return it->second;
     return -1;
   }
-  for (auto it = by_free_cpu_.rbegin(); it != by_free_cpu_.rend() && it->first >= shape[kCpu]; ++it) {
-    if (shape.fits_in(hosts_[static_cast<std::size_t>(it->second)].free())) return it->second;
-  }
+  for (auto it = by_free_cpu_.rbegin(); it != by_free_cpu_.rend() && it->first >= shape[kCpu]; ++it)
+    if (ok(it->second)) return it->second;
   return -1;
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
@@ -64,8 +65,9 @@ class HostPool {
 
   // How many `shape`s fit on host `i` now (0 when not schedulable).
   std::int64_t room_for(int i, const Resources& shape) const;
-  // A schedulable host with room for one `shape`, chosen by `policy`; -1 if none.
-  int find_fit(const Resources& shape, PlacementPolicy policy) const;
+  // A schedulable host with room for one `shape`, chosen by `policy`, for
+  // which `skip` (if given) is false; -1 if none.
+  int find_fit(const Resources& shape, PlacementPolicy policy, const std::function<bool(int)>& skip = {}) const;
 
  private:
   void index_insert(int i);

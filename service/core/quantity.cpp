@@ -125,6 +125,9 @@ Result<std::int64_t> parse_duration_ms(std::string_view text) {
     while (ulen < suffix.size() && std::isalpha(static_cast<unsigned char>(suffix[ulen]))) ++ulen;
     const std::string_view unit = suffix.substr(0, ulen);
     double scale = 0;
+    if (unit.empty() && !first) {
+      return Status::invalid_argument("'" + std::string(text) + "': every number after the first needs a unit (ms, s, m, h, d)");
+    }
     if (unit.empty() && first && ulen == suffix.size()) scale = 1000;  // plain seconds
     else if (unit == "ms") scale = 1;
     else if (unit == "s") scale = 1000;

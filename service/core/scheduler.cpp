@@ -66,6 +66,7 @@ Status Scheduler::remove_host(std::string_view name) {
     add_hold(s.consumer, shape_of(s) * it->second.slots);  // counted back, lost just below
     by_deadline_.erase({it->second.deadline, it->first});
     std::erase(s.revocations, it->first);
+    forget_promise(h, it->first);
     it = revocations_.erase(it);
   }
   for (auto& s : sessions_) {
@@ -74,7 +75,7 @@ Status Scheduler::remove_host(std::string_view name) {
     if (p == nullptr || p->slots == 0) continue;
     const std::int64_t n = p->slots;
     hosts_.unuse(h, shape_of(s) * n);
-    s.held -= n;
+    change_held(s, -n);
     add_hold(s.consumer, shape_of(s) * -n);
     p->slots = 0;
     drop_empty_placements(s);
@@ -99,7 +100,41 @@ Status Scheduler::drain_host(std::string_view name, bool drain) {
   auto hi = hosts_.find(name);
   if (!hi) return hi.status();
   SCHED_RETURN_IF_ERROR(hosts_.set_draining(name, drain));
-  if (drain) drain_pending_.push_back(*hi);
+  if (drain) {
+    drain_pending_.push_back(*hi);
+  } else {
+    // Undrained before the deadlines: the slots may stay after all.
+    now_ = clock_->now_ms();
+    std::erase(drain_pending_, *hi);
+    std::vector<std::uint64_t> ids;
+    for (const auto& [id, r] : revocations_)
+      if (r.host == *hi && r.reason == Reason::kDrain) ids.push_back(id);
+    for (std::uint64_t id : ids) {
+      Revocation& r = revocations_.at(id);
+      Session& s = sessions_[static_cast<std::size_t>(r.session)];
+      Placement* p = placement_on(s, r.host);
+      p->revoking -= r.slots;
+      s.revoking -= r.slots;
+      add_hold(s.consumer, shape_of(s) * r.slots);
+      Decision d;
+      d.kind = DecisionKind::kRevokeCancel;
+      d.session = s.spec.id;
+      d.consumer = tree_.node(s.consumer).path;
+      d.host = std::string(name);
+      d.slots = r.slots;
+      d.amount = shape_of(s) * r.slots;
+      d.at = now_;
+      d.deadline = r.deadline;
+      d.reason = Reason::kDrain;
+      d.revocation_id = id;
+      pending_.push_back(std::move(d));
+      by_deadline_.erase({r.deadline, id});
+      std::erase(s.revocations, id);
+      forget_promise(r.host, id);
+      revocations_.erase(id);
+      note_session(r.session);
+    }
+  }
   refresh_norm();
   return Status::ok();
 }
@@ -148,9 +183,12 @@ Status Scheduler::set_tree(const TreeSpec& spec, bool check_capacity) {
     s.consumer = node;
     nodes_[static_cast<std::size_t>(node)].sessions.push_back(si);
     add_hold(node, shape_of(s) * s.effective());
+    for (int n = node; n >= 0; n = tree_.node(n).parent) nodes_[static_cast<std::size_t>(n)].held_all += shape_of(s) * s.held;
   }
   plans_ = tree_.plans_at(clock_->now_ms(), config_.utc_offset_min);
   plans_until_ = tree_.has_windows() ? tree_.next_plan_change(clock_->now_ms(), config_.utc_offset_min) : kNever;
+  plans_whole_ = plans_in_whole_slots();
+  update_unit();
   mark_all_dirty();
   return Status::ok();
 }
@@ -193,6 +231,10 @@ Status Scheduler::register_session(const SessionSpec& spec) {
   s.live = true;
   session_by_id_[spec.id] = idx;
   nodes_[static_cast<std::size_t>(*node)].sessions.push_back(idx);
+  if (!whole_slots(s.spec.shape)) {
+    ++nonuniform_sessions_;
+    update_unit();
+  }
   note_session(idx);
   return Status::ok();
 }
@@ -230,6 +272,7 @@ Status Scheduler::unregister_session(std::string_view id) {
     auto r = revocations_.find(rid);
     if (r == revocations_.end()) continue;
     by_deadline_.erase({r->second.deadline, rid});
+    forget_promise(r->second.host, rid);
     revocations_.erase(r);
   }
   s.revocations.clear();
@@ -248,6 +291,7 @@ Status Scheduler::unregister_session(std::string_view id) {
     pending_.push_back(std::move(d));
   }
   add_hold(s.consumer, shape_of(s) * -s.effective());
+  change_held(s, -s.held);
   auto& list = nodes_[static_cast<std::size_t>(s.consumer)].sessions;
   std::erase(list, idx);
   mark_dirty(s.consumer);
@@ -255,6 +299,10 @@ Status Scheduler::unregister_session(std::string_view id) {
   unplaced_.erase(idx);
   hungry_.erase(idx);
   session_by_id_.erase(it);
+  if (!whole_slots(s.spec.shape)) {
+    --nonuniform_sessions_;
+    update_unit();
+  }
   s = Session{};
   free_session_slots_.push_back(idx);
   return Status::ok();
@@ -284,7 +332,7 @@ Status Scheduler::release_slots(std::string_view id, std::string_view host, std:
     p->revoking -= n;
     s.revoking -= n;
     p->slots -= n;
-    s.held -= n;
+    change_held(s, -n);
     hosts_.unuse(*hi, shape_of(s) * n);
     left -= n;
     Decision d;
@@ -302,13 +350,14 @@ Status Scheduler::release_slots(std::string_view id, std::string_view host, std:
     if (r->second.slots == 0) {
       by_deadline_.erase({r->second.deadline, rid});
       std::erase(s.revocations, rid);
+      forget_promise(r->second.host, rid);
       revocations_.erase(r);
     }
   }
   if (left > 0) {
     if (p->slots - p->revoking < left) return Status::internal("placement bookkeeping out of step");
     p->slots -= left;
-    s.held -= left;
+    change_held(s, -left);
     hosts_.unuse(*hi, shape_of(s) * left);
     add_hold(s.consumer, shape_of(s) * -left);
     Decision d;
@@ -344,6 +393,7 @@ Decisions Scheduler::schedule() {
   apply_targets();
   expire_revocations();  // zero-grace revocations free their slots for this pass
   place_grants();
+  reclaim_for_placement();
   fill_idle();
   return std::move(out_);
 }
@@ -389,6 +439,63 @@ void Scheduler::add_hold(int node, const Resources& delta) {
   for (int n = node; n >= 0; n = tree_.node(n).parent) nodes_[static_cast<std::size_t>(n)].hold += delta;
 }
 
+void Scheduler::change_held(Session& s, std::int64_t delta) {
+  s.held += delta;
+  const Resources r = shape_of(s) * delta;
+  for (int n = s.consumer; n >= 0; n = tree_.node(n).parent) nodes_[static_cast<std::size_t>(n)].held_all += r;
+}
+
+std::int64_t Scheduler::path_room(const Session& s, bool keep_reserved) const {
+  // Limits bind what is physically held: slots on their way out still count.
+  std::int64_t room = kUnlimitedSlots;
+  const Resources shape = shape_of(s);
+  const FracResources own_reserved = nodes_[static_cast<std::size_t>(s.consumer)].reserved_idle;
+  for (int n = s.consumer; n > 0; n = tree_.node(n).parent) {
+    const ConsumerPlan& plan = plans_[static_cast<std::size_t>(n)];
+    const NodeState& st = nodes_[static_cast<std::size_t>(n)];
+    FracResources used(st.held_all);
+    // Capacity reserved for other consumers below this one is not ours.
+    if (keep_reserved && n != s.consumer) used += (st.reserved_idle - own_reserved).clamped();
+    room = std::min(room, (FracResources(plan.limit) - used).count_of(shape));
+    if (!plan.borrow) room = std::min(room, (FracResources(plan.owned) - used).count_of(shape));
+  }
+  return std::max<std::int64_t>(room, 0);
+}
+
+bool Scheduler::plans_in_whole_slots() const {
+  auto whole = [&](const Resources& r) {
+    std::int64_t n = -1;
+    for (std::size_t k = 0; k < kMaxResourceKinds; ++k) {
+      if (r[k] >= kUnlimitedAmount) continue;
+      if (config_.slot[k] == 0) {
+        if (r[k] != 0) return false;
+        continue;
+      }
+      if (r[k] % config_.slot[k] != 0) return false;
+      const std::int64_t m = r[k] / config_.slot[k];
+      if (n >= 0 && m != n) return false;
+      n = m;
+    }
+    return true;
+  };
+  for (const ConsumerPlan& p : plans_)
+    if (!whole(p.owned) || !whole(p.reserved) || !whole(p.limit)) return false;
+  return true;
+}
+
+bool Scheduler::whole_slots(const Resources& shape) const {
+  const std::int64_t n = shape.count_of(config_.slot);
+  return n > 0 && config_.slot * n == shape;
+}
+
+void Scheduler::update_unit() {
+  const bool uniform = nonuniform_sessions_ == 0 && plans_whole_;
+  if (uniform != uniform_) {
+    uniform_ = uniform;
+    mark_all_dirty();
+  }
+}
+
 void Scheduler::note_session(int index) {
   if (session_dirty_[static_cast<std::size_t>(index)]) return;
   session_dirty_[static_cast<std::size_t>(index)] = 1;
@@ -399,6 +506,8 @@ void Scheduler::refresh_plans() {
   if (now_ < plans_until_) return;
   plans_ = tree_.plans_at(now_, config_.utc_offset_min);
   plans_until_ = tree_.has_windows() ? tree_.next_plan_change(now_, config_.utc_offset_min) : kNever;
+  plans_whole_ = plans_in_whole_slots();
+  update_unit();
   mark_all_dirty();
 }
 
@@ -482,6 +591,12 @@ void Scheduler::aggregate() {
     FracResources demand;
     FracResources ri_children;
     VictimKey victim;
+    Resources unit;
+    auto smaller = [&](const Resources& a, const Resources& b) {
+      if (b.is_zero()) return a;
+      if (a.is_zero()) return b;
+      return norm_.of(b) < norm_.of(a) ? b : a;
+    };
     if (tn.is_leaf() && n != ConsumerTree::kRoot) {
       // Streaming minimums are pinned only inside what the consumer owns, so
       // a pin never stands in an owner's way.
@@ -499,6 +614,7 @@ void Scheduler::aggregate() {
           budget -= shape_of(s) * s.pinned;
         }
         if (s.effective() > s.pinned) victim = std::min(victim, key_of(s));
+        if (s.want > 0) unit = smaller(unit, shape_of(s));
       }
     } else {
       for (int c : tn.children) {
@@ -506,12 +622,18 @@ void Scheduler::aggregate() {
         demand += cs.demand;
         ri_children += cs.reserved_idle;
         victim = std::min(victim, cs.victim);
+        unit = smaller(unit, cs.unit);
       }
     }
-    st.demand = FracResources::min(demand, FracResources(plan.limit));
+    // A consumer that may not borrow can use no more than it owns, less what
+    // it keeps reserved for consumers below it.
+    FracResources cap(plan.limit);
+    if (!plan.borrow) cap = FracResources::min(cap, (FracResources(plan.owned) - ri_children).clamped());
+    st.demand = FracResources::min(demand, cap);
     const FracResources g = FracResources::min(st.demand, FracResources(plan.owned));
     st.reserved_idle = FracResources::max((FracResources(plan.reserved) - g).clamped(), ri_children);
     st.victim = victim;
+    st.unit = unit;
     st.queued = false;
   }
   dirty_nodes_.clear();
@@ -544,28 +666,40 @@ void Scheduler::distribute(int node, const FracResources& capacity) {
     sh.share = plan.share;
     sh.borrow = plan.borrow;
     sh.victim = cs.victim;
+    sh.unit = cs.unit;
   }
-  policy_->distribute(capacity, norm_, shares);
-  // Record every child's reason before descending into any of them.
+  policy_->distribute(capacity, norm_, shares, uniform_ ? &config_.slot : nullptr);
+  // Who gains at this level: the children getting more than they hold.
+  std::vector<std::string> gaining;
+  for (std::size_t i = 0; i < tn.children.size(); ++i) {
+    const ChildShare& sh = shares[i];
+    if (!sh.target.fits_in(sh.hold + sh.reserved_idle, kEps)) gaining.push_back(tree_.node(tn.children[i]).path);
+  }
+  // Record every child's reason before descending into any of them. A cut
+  // serves both whoever gains here and whatever this node was cut for.
   for (std::size_t i = 0; i < tn.children.size(); ++i) {
     const int c = tn.children[i];
     NodeState& cs = nodes_[static_cast<std::size_t>(c)];
     const ChildShare& sh = shares[i];
-    if (sh.cut_reason == Reason::kCapacity && st.reason != Reason::kNone) {
-      // No sibling claimed it: this level only passes on its parent's cut.
-      cs.reason = st.reason;
-      cs.beneficiary = st.beneficiary;
-    } else if (sh.cut_reason != Reason::kNone) {
-      cs.reason = sh.cut_reason;
-      cs.beneficiary = sh.beneficiary >= 0 ? tree_.node(tn.children[static_cast<std::size_t>(sh.beneficiary)]).path
-                                           : std::string();
-    } else if (st.reason != Reason::kNone && !sh.hold.fits_in(sh.target, kEps)) {
-      cs.reason = st.reason;  // the cut came from higher up
-      cs.beneficiary = st.beneficiary;
-    } else {
+    const bool inherited = st.reason != Reason::kNone;
+    cs.claimants.clear();
+    if (sh.cut_reason == Reason::kNone && !(inherited && !sh.hold.fits_in(sh.target, kEps))) {
       cs.reason = Reason::kNone;
       cs.beneficiary.clear();
+      continue;
     }
+    if (inherited && (sh.cut_reason == Reason::kNone || sh.cut_reason == Reason::kCapacity)) {
+      cs.reason = st.reason;  // this level only passes on its parent's cut
+      cs.beneficiary = st.beneficiary;
+    } else {
+      cs.reason = sh.cut_reason;
+      cs.beneficiary = inherited ? st.beneficiary
+                       : sh.beneficiary >= 0
+                           ? tree_.node(tn.children[static_cast<std::size_t>(sh.beneficiary)]).path
+                           : std::string();
+    }
+    if (inherited) cs.claimants = st.claimants;
+    cs.claimants.insert(cs.claimants.end(), gaining.begin(), gaining.end());
   }
   for (std::size_t i = 0; i < tn.children.size(); ++i) {
     // Index afresh: a deeper level may grow scratch_ and move its rows.
@@ -607,13 +741,27 @@ void Scheduler::split_leaf(int leaf, const FracResources& allocatable) {
 }
 
 void Scheduler::apply_targets() {
+  // Room taken for one waiting session stands until it no longer waits.
+  std::vector<std::uint64_t> moot;
+  for (const auto& [id, r] : revocations_) {
+    if (r.for_session < 0) continue;
+    const Session& f = sessions_[static_cast<std::size_t>(r.for_session)];
+    if (!f.live || f.seq != r.for_seq || f.effective() >= f.target) moot.push_back(id);
+  }
+  for (std::uint64_t id : moot) cancel_revocation(id, revocations_.at(id).slots);
   if (changed_sessions_.empty()) return;
+  for (int si : changed_sessions_) {
+    Session& s = sessions_[static_cast<std::size_t>(si)];
+    if (!s.live) continue;
+    if (s.target > s.effective()) unplaced_.insert(si);
+    if (s.want > s.target) hungry_.insert(si);
+    else hungry_.erase(si);
+  }
   // Hosts where sessions short of their target already run executors: taking
   // slots there lets them move without starting a JVM.
   std::vector<std::uint8_t> prefer;
-  for (int si : changed_sessions_) {
-    Session& s = sessions_[static_cast<std::size_t>(si)];
-    if (s.target <= s.effective()) continue;
+  for (int si : unplaced_) {
+    const Session& s = sessions_[static_cast<std::size_t>(si)];
     if (prefer.empty()) prefer.assign(hosts_.size(), 0);
     for (const Placement& p : s.placements) prefer[static_cast<std::size_t>(p.host)] = 1;
   }
@@ -622,30 +770,62 @@ void Scheduler::apply_targets() {
     if (!s.live) continue;
     const std::int64_t eff = s.effective();
     if (s.target < eff) {
-      revoke(s, eff - s.target, s.reason, s.beneficiary, prefer.empty() ? nullptr : &prefer);
+      // Limits and drains take slots back whatever happens next; every other
+      // cut is for someone, and is made only where it lets them run.
+      const bool for_someone = s.reason != Reason::kLimit && s.reason != Reason::kDrain;
+      std::vector<Resources> shapes;
+      std::vector<std::string> claimants;
+      if (for_someone) {
+        // Inside a consumer the claimant is one session; otherwise every
+        // consumer the cut serves.
+        const bool one_session = s.reason == Reason::kSlaPriority && !s.beneficiary.empty() && s.beneficiary[0] != '/';
+        claimants = one_session ? std::vector<std::string>{s.beneficiary} : nodes_[static_cast<std::size_t>(s.consumer)].claimants;
+        shapes = claimant_shapes(claimants);
+      }
+      revoke(s, eff - s.target, s.reason, s.beneficiary, prefer.empty() ? nullptr : &prefer,
+             for_someone ? &shapes : nullptr, claimants);
     } else if (s.target > eff && s.revoking > 0) {
-      cancel_revocations(s, std::min(s.revoking, s.target - eff));
+      cancel_revocations(s, s.target - eff);
     }
-    if (s.target > s.held) unplaced_.insert(si);
+    if (s.target > s.effective()) unplaced_.insert(si);
     else unplaced_.erase(si);
-    if (s.want > s.target) hungry_.insert(si);
-    else hungry_.erase(si);
   }
+}
+
+std::vector<Resources> Scheduler::claimant_shapes(const std::vector<std::string>& beneficiaries) const {
+  // The executor shapes of sessions waiting for slots that a cut for
+  // `beneficiaries` (consumer paths or session ids; empty: anyone) serves.
+  std::vector<Resources> shapes;
+  for (int si : unplaced_) {
+    const Session& c = sessions_[static_cast<std::size_t>(si)];
+    bool match = beneficiaries.empty();
+    for (const std::string& b : beneficiaries) {
+      if (b.empty()) continue;
+      if (b.front() == '/') {
+        const std::string& path = tree_.node(c.consumer).path;
+        match = match || b == "/" || path == b || path.rfind(b + "/", 0) == 0;
+      } else {
+        match = match || c.spec.id == b;
+      }
+    }
+    if (!match) continue;
+    if (std::find(shapes.begin(), shapes.end(), shape_of(c)) == shapes.end()) shapes.push_back(shape_of(c));
+  }
+  return shapes;
 }
 
 void Scheduler::place_grants() {
   if (unplaced_.empty()) return;
   std::vector<int> order(unplaced_.begin(), unplaced_.end());
-  auto owner_short = [&](const Session& s) {
-    const NodeState& st = nodes_[static_cast<std::size_t>(s.consumer)];
-    const FracResources owned(plans_[static_cast<std::size_t>(s.consumer)].owned);
-    return !FracResources::min(st.demand, owned).fits_in(FracResources(st.hold), kEps);
-  };
+  // Sessions an owner on their path is short for go first: room that frees
+  // up is theirs before anyone else's.
+  std::unordered_map<int, bool> owner_short;
+  for (int si : order) owner_short[si] = owner_with_room(sessions_[static_cast<std::size_t>(si)]) >= 0;
   std::sort(order.begin(), order.end(), [&](int a, int b) {
     const Session& x = sessions_[static_cast<std::size_t>(a)];
     const Session& y = sessions_[static_cast<std::size_t>(b)];
-    const bool ox = owner_short(x);
-    const bool oy = owner_short(y);
+    const bool ox = owner_short[a];
+    const bool oy = owner_short[b];
     if (ox != oy) return ox;
     if (grant_rank(x.spec.sla) != grant_rank(y.spec.sla)) return grant_rank(x.spec.sla) < grant_rank(y.spec.sla);
     if (x.spec.priority != y.spec.priority) return x.spec.priority > y.spec.priority;
@@ -653,19 +833,26 @@ void Scheduler::place_grants() {
   });
   for (int si : order) {
     Session& s = sessions_[static_cast<std::size_t>(si)];
-    std::int64_t need = s.target - s.held;
+    // Against effective holdings: slots leaving a drained host are replaced
+    // before they go (make before break).
+    std::int64_t need = s.target - s.effective();
     if (need <= 0) {
       unplaced_.erase(si);
       continue;
     }
     const Resources shape = shape_of(s);
+    need = std::min(need, path_room(s, false));
     // Hosts where it already runs first, most slots first: slots join
     // executors that exist instead of starting new ones.
     std::vector<std::pair<std::int64_t, int>> mine;
     for (const Placement& p : s.placements) mine.emplace_back(-p.slots, p.host);
     std::sort(mine.begin(), mine.end());
+    // Room being made on a host for one waiting owner's session is not for
+    // anyone else's target.
+    auto skip = [&](int h) { return promised_elsewhere(s, h, /*made_for_one=*/true); };
     for (auto [neg, h] : mine) {
       if (need == 0) break;
+      if (skip(h)) continue;
       const std::int64_t n = std::min(need, hosts_.room_for(h, shape));
       if (n > 0) {
         grant(s, h, n);
@@ -673,7 +860,7 @@ void Scheduler::place_grants() {
       }
     }
     while (need > 0) {
-      const int h = hosts_.find_fit(shape, config_.placement);
+      const int h = hosts_.find_fit(shape, config_.placement, skip);
       if (h < 0) break;
       const std::int64_t room = hosts_.room_for(h, shape);
       std::int64_t n = std::min(need, room);
@@ -681,19 +868,161 @@ void Scheduler::place_grants() {
       grant(s, h, n);
       need -= n;
     }
-    if (need == 0) unplaced_.erase(si);
+    if (s.target <= s.effective()) unplaced_.erase(si);
   }
 }
 
-bool Scheduler::path_has_room(const Session& s) const {
+
+void Scheduler::forget_promise(int host, std::uint64_t id) {
+  auto it = promises_.find(host);
+  if (it == promises_.end()) return;
+  std::erase(it->second, id);
+  if (it->second.empty()) promises_.erase(it);
+}
+
+bool Scheduler::claims(const Session& s, const std::vector<std::string>& claimants) const {
+  const std::string& path = tree_.node(s.consumer).path;
+  for (const std::string& c : claimants) {
+    if (c.empty()) continue;
+    if (c.front() != '/') {
+      if (c == s.spec.id) return true;
+    } else if (c == "/" || path == c || path.rfind(c + "/", 0) == 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
+bool Scheduler::promised_elsewhere(const Session& s, int host, bool made_for_one) const {
+  auto it = promises_.find(host);
+  if (it == promises_.end()) return false;
+  for (std::uint64_t id : it->second) {
+    const Revocation& r = revocations_.at(id);
+    if (r.reason == Reason::kDrain || r.claimants.empty()) continue;
+    if (made_for_one && r.for_session < 0) continue;
+    if (!claims(s, r.claimants)) return true;
+  }
+  return false;
+}
+
+bool Scheduler::is_under(int node, int ancestor) const {
+  for (int n = node; n >= 0; n = tree_.node(n).parent)
+    if (n == ancestor) return true;
+  return false;
+}
+
+int Scheduler::owner_with_room(const Session& s) const {
   const Resources shape = shape_of(s);
   for (int n = s.consumer; n > 0; n = tree_.node(n).parent) {
-    const ConsumerPlan& plan = plans_[static_cast<std::size_t>(n)];
-    const Resources after = nodes_[static_cast<std::size_t>(n)].hold + shape;
-    if (!after.fits_in(plan.limit)) return false;
-    if (!plan.borrow && !after.fits_in(plan.owned)) return false;
+    const NodeState& st = nodes_[static_cast<std::size_t>(n)];
+    const FracResources g = FracResources::min(st.demand + st.reserved_idle, FracResources(plans_[static_cast<std::size_t>(n)].owned));
+    if ((FracResources(st.hold + shape) + st.reserved_idle).fits_in(g, kEps)) return n;
   }
-  return true;
+  return -1;
+}
+
+void Scheduler::reclaim_for_placement() {
+  // An owner's session whose target fits in aggregate but on no single host
+  // (the free room is scattered) takes borrowers' slots on the one host
+  // where that makes room for an executor of its shape.
+  if (unplaced_.empty()) return;
+  std::set<std::uint64_t> helped;
+  // Room already on its way: slots under revocation, by host.
+  std::map<int, Resources> coming;
+  for (const auto& [id, r] : revocations_) {
+    if (r.for_session >= 0) helped.insert(sessions_[static_cast<std::size_t>(r.for_session)].seq);
+    coming[r.host] += shape_of(sessions_[static_cast<std::size_t>(r.session)]) * r.slots;
+  }
+  int budget = 8;  // a few per pass: it is rare, and each costs a scan
+  for (int si : std::vector<int>(unplaced_.begin(), unplaced_.end())) {
+    if (budget == 0) break;
+    Session& s = sessions_[static_cast<std::size_t>(si)];
+    if (!s.live || s.target <= s.effective() || s.revoking > 0 || helped.count(s.seq) != 0) continue;
+    const Resources shape = shape_of(s);
+    if (hosts_.find_fit(shape, config_.placement) >= 0) continue;  // it fits somewhere: not fragmentation
+    const int owner = owner_with_room(s);
+    if (owner < 0) continue;
+    // Executors of its shape that revocations in flight make room for.
+    std::int64_t on_its_way = 0;
+    for (const auto& [h, r] : coming)
+      if (hosts_.host(h).schedulable()) on_its_way += (hosts_.host(h).free() + r).count_of(shape);
+    std::int64_t short_by = std::min(s.target - s.effective(), path_room(s, false)) - on_its_way;
+    if (short_by <= 0) continue;
+    --budget;
+    // Borrowers outside the owner: their branch below the common ancestor
+    // holds more than its guarantee. Their takeable slots, by host.
+    struct Slot {
+      int session;
+      std::size_t placement;
+    };
+    std::map<int, std::vector<Slot>> by_host;
+    for (std::size_t yi = 0; yi < sessions_.size(); ++yi) {
+      const Session& y = sessions_[yi];
+      if (!y.live || y.effective() <= y.pinned || is_under(y.consumer, owner)) continue;
+      int branch = y.consumer;
+      while (tree_.node(branch).parent >= 0 && !is_under(owner, tree_.node(branch).parent)) branch = tree_.node(branch).parent;
+      const NodeState& bs = nodes_[static_cast<std::size_t>(branch)];
+      const FracResources g = FracResources::min(bs.demand + bs.reserved_idle, FracResources(plans_[static_cast<std::size_t>(branch)].owned));
+      if ((FracResources(bs.hold) + bs.reserved_idle).fits_in(g, kEps)) continue;  // not borrowing
+      for (std::size_t pi = 0; pi < y.placements.size(); ++pi) {
+        const Placement& p = y.placements[pi];
+        if (p.slots > p.revoking && hosts_.host(p.host).schedulable()) by_host[p.host].push_back({static_cast<int>(yi), pi});
+      }
+    }
+    // One executor at a time, on the host that needs the fewest slots taken
+    // for it, until the session has room for all it is short of.
+    std::map<int, Resources> room;  // free room as planned so far
+    std::map<std::pair<int, std::size_t>, std::int64_t> taken;  // (session, placement) -> slots
+    const std::string& beneficiary = tree_.node(owner).path;
+    for (; short_by > 0; --short_by) {
+      int best_host = -1;
+      std::vector<std::pair<Slot, std::int64_t>> best_take;
+      std::int64_t best_count = 0;
+      for (auto& [h, slots] : by_host) {
+        std::sort(slots.begin(), slots.end(), [&](const Slot& a, const Slot& b) {
+          return key_of(sessions_[static_cast<std::size_t>(a.session)]) <
+                 key_of(sessions_[static_cast<std::size_t>(b.session)]);
+        });
+        Resources r = room.count(h) ? room[h] : hosts_.host(h).free();
+        std::vector<std::pair<Slot, std::int64_t>> take;
+        std::int64_t count = 0;
+        for (const Slot& sl : slots) {
+          if (shape.fits_in(r)) break;
+          const Session& y = sessions_[static_cast<std::size_t>(sl.session)];
+          const Placement& p = y.placements[sl.placement];
+          const std::int64_t left = p.slots - p.revoking - taken[{sl.session, sl.placement}];
+          std::int64_t n = 0;
+          while (n < left && !shape.fits_in(r)) {
+            r += shape_of(y);
+            ++n;
+          }
+          if (n > 0) take.push_back({sl, n});
+          count += n;
+        }
+        if (!shape.fits_in(r)) continue;
+        if (best_host < 0 || count < best_count) {
+          best_host = h;
+          best_take = take;
+          best_count = count;
+        }
+      }
+      if (best_host < 0) break;
+      Resources r = room.count(best_host) ? room[best_host] : hosts_.host(best_host).free();
+      for (const auto& [sl, n] : best_take) {
+        taken[{sl.session, sl.placement}] += n;
+        r += shape_of(sessions_[static_cast<std::size_t>(sl.session)]) * n;
+      }
+      room[best_host] = r - shape;
+    }
+    for (const auto& [key, n] : taken) {
+      if (n == 0) continue;
+      Session& y = sessions_[static_cast<std::size_t>(key.first)];
+      Revocation& r = revoke_at(y, y.placements[key.second], n, Reason::kOwnership, beneficiary, {beneficiary, s.spec.id});
+      r.for_session = si;
+      r.for_seq = s.seq;
+    }
+    helped.insert(s.seq);
+  }
 }
 
 void Scheduler::fill_idle() {
@@ -703,9 +1032,11 @@ void Scheduler::fill_idle() {
   FracResources budget =
       (FracResources(hosts_.free_total()) - nodes_[static_cast<std::size_t>(ConsumerTree::kRoot)].reserved_idle).clamped();
   std::vector<int> cands;
+  // Room on a host where slots are being revoked is kept for whoever the
+  // revocation is for; and a session giving slots up gets none back.
   for (int si : hungry_) {
     const Session& s = sessions_[static_cast<std::size_t>(si)];
-    if (s.held < s.target || s.want <= s.held) continue;
+    if (s.effective() < s.target || s.want <= s.effective() || s.revoking > 0) continue;
     if (FracResources(shape_of(s)).fits_in(budget)) cands.push_back(si);
   }
   if (cands.empty()) return;
@@ -731,18 +1062,19 @@ void Scheduler::fill_idle() {
     for (int si : cands) {
       Session& s = sessions_[static_cast<std::size_t>(si)];
       const Resources shape = shape_of(s);
-      if (s.held >= s.want || !FracResources(shape).fits_in(budget) || !path_has_room(s)) continue;
+      if (s.effective() >= s.want || !FracResources(shape).fits_in(budget) || path_room(s, true) < 1) continue;
       int h = -1;
+      auto skip = [&](int host) { return promised_elsewhere(s, host); };
       for (const Placement& p : s.placements) {
-        if (hosts_.room_for(p.host, shape) > 0) {
+        if (!skip(p.host) && hosts_.room_for(p.host, shape) > 0) {
           h = p.host;
           break;
         }
       }
-      if (h < 0) h = hosts_.find_fit(shape, config_.placement);
+      if (h < 0) h = hosts_.find_fit(shape, config_.placement, skip);
       if (h < 0) continue;
       grant(s, h, 1);
-      s.target = s.held;
+      s.target = s.effective();
       budget -= FracResources(shape);
       progress = true;
       break;  // re-sort: the level of this consumer rose
@@ -790,14 +1122,15 @@ void Scheduler::grant(Session& s, int host, std::int64_t slots) {
     p = &s.placements.back();
   }
   p->slots += slots;
-  s.held += slots;
+  change_held(s, slots);
   hosts_.use(host, shape_of(s) * slots);
   add_hold(s.consumer, shape_of(s) * slots);
   emit(DecisionKind::kGrant, s, host, slots, Reason::kNone, std::string());
 }
 
 void Scheduler::revoke(Session& s, std::int64_t slots, Reason reason, const std::string& beneficiary,
-                       const std::vector<std::uint8_t>* prefer_hosts) {
+                       const std::vector<std::uint8_t>* prefer_hosts, const std::vector<Resources>* useful_for,
+                       const std::vector<std::string>& claimants) {
   // Youngest executors first (least work lost), then the smaller ones;
   // hosts where the claimant already runs come before all others.
   std::vector<std::size_t> order(s.placements.size());
@@ -814,57 +1147,93 @@ void Scheduler::revoke(Session& s, std::int64_t slots, Reason reason, const std:
     if (x.slots != y.slots) return x.slots < y.slots;
     return x.host < y.host;
   });
-  const TimeMs grace = tree_.grace_ms(s.consumer, s.spec.sla, config_.sla);
   std::int64_t left = slots;
   for (std::size_t i : order) {
     if (left == 0) break;
     Placement& p = s.placements[i];
     if (reason == Reason::kDrain && prefer_hosts != nullptr && !(*prefer_hosts)[static_cast<std::size_t>(p.host)]) continue;
-    const std::int64_t n = std::min(left, p.slots - p.revoking);
+    std::int64_t n = std::min(left, p.slots - p.revoking);
     if (n <= 0) continue;
-    p.revoking += n;
-    s.revoking += n;
+    if (useful_for != nullptr) {
+      // Only where freeing its slots lets one of the claimants' executors
+      // fit (with what is free there); nowhere if no number would do
+      // (fragmentation, other shapes). Where it does, the cut stands whole.
+      const Resources free = hosts_.host(p.host).schedulable() ? hosts_.host(p.host).free() : Resources{};
+      std::int64_t need = -1;
+      for (const Resources& shape : *useful_for) {
+        for (std::int64_t k = 1; k <= n; ++k) {
+          if (shape.fits_in(free + shape_of(s) * k)) {
+            if (need < 0 || k < need) need = k;
+            break;
+          }
+        }
+      }
+      if (need < 0) continue;
+    }
+    revoke_at(s, p, n, reason, beneficiary, claimants);
     left -= n;
-    add_hold(s.consumer, shape_of(s) * -n);
-    Revocation r;
-    r.id = next_revocation_++;
-    r.session = static_cast<int>(&s - sessions_.data());
-    r.host = p.host;
-    r.slots = n;
-    r.issued = now_;
-    r.deadline = now_ + grace;
-    r.reason = reason;
-    r.beneficiary = beneficiary;
-    revocations_.emplace(r.id, r);
-    by_deadline_.insert({r.deadline, r.id});
-    s.revocations.push_back(r.id);
-    emit(DecisionKind::kRevoke, s, p.host, n, reason, beneficiary, r.deadline, r.id);
   }
+}
+
+Revocation& Scheduler::revoke_at(Session& s, Placement& p, std::int64_t n, Reason reason,
+                                 const std::string& beneficiary, const std::vector<std::string>& claimants) {
+  p.revoking += n;
+  s.revoking += n;
+  add_hold(s.consumer, shape_of(s) * -n);
+  Revocation r;
+  r.id = next_revocation_++;
+  r.session = static_cast<int>(&s - sessions_.data());
+  r.host = p.host;
+  r.slots = n;
+  r.issued = now_;
+  r.deadline = now_ + tree_.grace_ms(s.consumer, s.spec.sla, config_.sla);
+  r.reason = reason;
+  r.beneficiary = beneficiary;
+  r.claimants = claimants;
+  by_deadline_.insert({r.deadline, r.id});
+  promises_[r.host].push_back(r.id);
+  // Taken below its own target (room made for someone on this host): it
+  // may find room elsewhere.
+  if (s.target > s.effective()) unplaced_.insert(r.session);
+  s.revocations.push_back(r.id);
+  emit(DecisionKind::kRevoke, s, p.host, n, reason, beneficiary, r.deadline, r.id);
+  return revocations_.emplace(r.id, r).first->second;
 }
 
 void Scheduler::cancel_revocations(Session& s, std::int64_t slots) {
   // The latest promises are withdrawn first: they have the most time left.
-  std::vector<std::uint64_t> ids = s.revocations;
+  // A drain's revocations stand: the host is going away whatever the target.
+  std::vector<std::uint64_t> ids;
+  for (std::uint64_t id : s.revocations) {
+    const Revocation& r = revocations_.at(id);
+    if (r.reason != Reason::kDrain && r.for_session < 0) ids.push_back(id);
+  }
   std::sort(ids.begin(), ids.end(), [&](std::uint64_t a, std::uint64_t b) {
     return revocations_.at(a).deadline > revocations_.at(b).deadline || (revocations_.at(a).deadline == revocations_.at(b).deadline && a > b);
   });
   std::int64_t left = slots;
   for (std::uint64_t id : ids) {
     if (left == 0) break;
-    Revocation& r = revocations_.at(id);
-    const std::int64_t n = std::min(left, r.slots);
-    Placement* p = placement_on(s, r.host);
-    p->revoking -= n;
-    s.revoking -= n;
-    r.slots -= n;
+    const std::int64_t n = std::min(left, revocations_.at(id).slots);
+    cancel_revocation(id, n);
     left -= n;
-    add_hold(s.consumer, shape_of(s) * n);
-    emit(DecisionKind::kRevokeCancel, s, r.host, n, r.reason, r.beneficiary, r.deadline, id);
-    if (r.slots == 0) {
-      by_deadline_.erase({r.deadline, id});
-      std::erase(s.revocations, id);
-      revocations_.erase(id);
-    }
+  }
+}
+
+void Scheduler::cancel_revocation(std::uint64_t id, std::int64_t n) {
+  Revocation& r = revocations_.at(id);
+  Session& s = sessions_[static_cast<std::size_t>(r.session)];
+  Placement* p = placement_on(s, r.host);
+  p->revoking -= n;
+  s.revoking -= n;
+  r.slots -= n;
+  add_hold(s.consumer, shape_of(s) * n);
+  emit(DecisionKind::kRevokeCancel, s, r.host, n, r.reason, r.beneficiary, r.deadline, id);
+  if (r.slots == 0) {
+    by_deadline_.erase({r.deadline, id});
+    std::erase(s.revocations, id);
+    forget_promise(r.host, id);
+    revocations_.erase(id);
   }
 }
 
@@ -886,7 +1255,7 @@ void Scheduler::release(Session& s, std::int64_t slots, Reason reason) {
     const std::int64_t n = std::min(left, p.slots - p.revoking);
     if (n <= 0) continue;
     p.slots -= n;
-    s.held -= n;
+    change_held(s, -n);
     left -= n;
     hosts_.unuse(p.host, shape_of(s) * n);
     add_hold(s.consumer, shape_of(s) * -n);
@@ -901,17 +1270,29 @@ void Scheduler::reclaim(std::uint64_t id) {
   const Revocation r = it->second;
   by_deadline_.erase({r.deadline, id});
   revocations_.erase(it);
+  forget_promise(r.host, id);
   Session& s = sessions_[static_cast<std::size_t>(r.session)];
   std::erase(s.revocations, id);
   Placement* p = placement_on(s, r.host);
   assert(p != nullptr);
   p->slots -= r.slots;
   p->revoking -= r.slots;
-  s.held -= r.slots;
+  change_held(s, -r.slots);
   s.revoking -= r.slots;
   hosts_.unuse(r.host, shape_of(s) * r.slots);
   emit(DecisionKind::kReclaim, s, r.host, r.slots, r.reason, r.beneficiary, r.deadline, id);
   drop_empty_placements(s);
+  // Room made on this host for one waiting session goes to it at once,
+  // before anyone else's placement can take it.
+  if (r.for_session >= 0) {
+    Session& f = sessions_[static_cast<std::size_t>(r.for_session)];
+    if (f.live && f.seq == r.for_seq && f.target > f.effective()) {
+      const std::int64_t n =
+          std::min({f.target - f.effective(), hosts_.room_for(r.host, shape_of(f)), path_room(f, false)});
+      if (n > 0) grant(f, r.host, n);
+      if (f.target <= f.effective()) unplaced_.erase(r.for_session);
+    }
+  }
 }
 
 // --- views --------------------------------------------------------------------

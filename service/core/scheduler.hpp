@@ -49,6 +49,13 @@ struct Revocation {
   TimeMs deadline = 0;
   Reason reason = Reason::kNone;
   std::string beneficiary;
+  // Set when taken to make room on this host for one waiting owner's
+  // session (fragmentation): it stands until that session no longer waits.
+  int for_session = -1;
+  std::uint64_t for_seq = 0;
+  // Whom the freed room is for (consumer paths, session ids); until the
+  // deadline, room on this host is kept for them. Empty: anyone.
+  std::vector<std::string> claimants;
 };
 
 class Scheduler {
@@ -115,14 +122,17 @@ class Scheduler {
   struct NodeState {
     FracResources demand;
     FracResources reserved_idle;
-    Resources hold;  // effective: revocations in flight excluded
+    Resources hold;      // effective: revocations in flight excluded
+    Resources held_all;  // physically held: revocations in flight included
     VictimKey victim;
+    Resources unit;  // smallest executor shape of sessions that want slots
     FracResources target;
     FracResources last_capacity;
     bool dirty = true;    // the policy must look at it again
     bool queued = false;  // in dirty_nodes_, awaiting aggregation
     Reason reason = Reason::kNone;
-    std::string beneficiary;
+    std::string beneficiary;               // shown in decisions
+    std::vector<std::string> claimants;    // every consumer a cut here serves
     std::vector<int> sessions;  // leaves only
   };
 
@@ -143,20 +153,49 @@ class Scheduler {
   void split_leaf(int leaf, const FracResources& allocatable);
   void apply_targets();
   void place_grants();
+  void reclaim_for_placement();
   void fill_idle();
 
   // Mechanism helpers; each emits its decisions.
   void grant(Session& s, int host, std::int64_t slots);
+  // With `useful_for`, only slots that let an executor of one of those
+  // shapes run are taken (a cut that helps nobody is not carried out).
   void revoke(Session& s, std::int64_t slots, Reason reason, const std::string& beneficiary,
-              const std::vector<std::uint8_t>* prefer_hosts);
+              const std::vector<std::uint8_t>* prefer_hosts, const std::vector<Resources>* useful_for = nullptr,
+              const std::vector<std::string>& claimants = {});
+  std::vector<Resources> claimant_shapes(const std::vector<std::string>& beneficiaries) const;
   void cancel_revocations(Session& s, std::int64_t slots);
+  // Revokes `slots` of `s` on one host; returns the revocation.
+  Revocation& revoke_at(Session& s, Placement& p, std::int64_t slots, Reason reason, const std::string& beneficiary,
+                        const std::vector<std::string>& claimants);
+  // Hosts whose free room is kept for the claimants of revocations there.
+  void forget_promise(int host, std::uint64_t id);
+  // Whether free room on `host` is kept for the claimants of revocations
+  // there that `s` is not one of (with `made_for_one`: only revocations
+  // made for one waiting session count).
+  bool promised_elsewhere(const Session& s, int host, bool made_for_one = false) const;
+  bool claims(const Session& s, const std::vector<std::string>& claimants) const;
+  void cancel_revocation(std::uint64_t id, std::int64_t slots);
+  // The lowest consumer on `s`'s path that owns room for one more of its
+  // executors it does not hold, or -1.
+  int owner_with_room(const Session& s) const;
+  bool is_under(int node, int ancestor) const;
   void release(Session& s, std::int64_t slots, Reason reason);
   void reclaim(std::uint64_t revocation_id);
   Placement* placement_on(Session& s, int host);
   void drop_empty_placements(Session& s);
   void emit(DecisionKind kind, const Session& s, int host, std::int64_t slots, Reason reason,
             const std::string& beneficiary, TimeMs deadline = kNever, std::uint64_t revocation = 0);
-  bool path_has_room(const Session& s) const;
+  // Slots of its shape the session may still get before some consumer on
+  // its path hits its limit (or, not borrowing, its owned amount).
+  // With `keep_reserved`, capacity reserved for other consumers on the way
+  // counts as used (the fill must not lend it).
+  std::int64_t path_room(const Session& s, bool keep_reserved) const;
+  // Whether shares can be handed out in whole slots (see SharePolicy).
+  bool plans_in_whole_slots() const;
+  bool whole_slots(const Resources& shape) const;
+  void update_unit();
+  void change_held(Session& s, std::int64_t delta);
   void note_session(int index);
 
   SchedulerConfig config_;
@@ -189,6 +228,11 @@ class Scheduler {
   std::set<int> hungry_;               // want above target
   std::vector<int> drain_pending_;     // hosts whose slots still need revoking
   Decisions pending_;                  // made between passes (lost hosts, ended sessions)
+  std::unordered_map<int, std::vector<std::uint64_t>> promises_;  // host -> revocations there
+
+  int nonuniform_sessions_ = 0;  // sessions whose shape is not whole slots
+  bool plans_whole_ = true;       // every plan amount is whole slots
+  bool uniform_ = true;           // both: shares are split in whole slots
 
   TimeMs now_ = 0;
   Decisions out_;

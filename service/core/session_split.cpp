@@ -62,8 +62,19 @@ void SessionSplitter::split(const FracResources& allocatable, const DominantShar
   std::sort(order_.begin(), order_.end(), [&](std::size_t a, std::size_t b) { return victim_before(claims[a], claims[b]); });
 
   // 1. Too much kept (the leaf lost capacity, or a streaming minimum needs
-  //    room): cut kept slots, most preemptable session first.
-  FracResources excess = (use - allocatable).clamped();
+  //    room): cut kept slots, most preemptable session first. A rebalance
+  //    is no obligation: less than one executor over the fair share is
+  //    rounding, and cutting it would only make slots flap. An owner's
+  //    claim is one: it is met even when that takes a whole executor for a
+  //    part of one.
+  FracResources limit = allocatable;
+  if (inherited == Reason::kRebalance) {
+    FracResources slack;
+    for (std::size_t i = 0; i < n; ++i)
+      if (kept_[i] > 0) slack = FracResources::max(slack, FracResources(claims[i].shape) * (1 - 1e-6));
+    limit += slack;
+  }
+  FracResources excess = (use - limit).clamped();
   const Reason cut_reason = inherited != Reason::kNone ? inherited : Reason::kSlaPriority;
   for (std::size_t idx : order_) {
     if (excess.is_zero(kEps)) break;

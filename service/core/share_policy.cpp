@@ -2,6 +2,7 @@
 #include "core/share_policy.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <numeric>
 #include <vector>
 
@@ -10,30 +11,58 @@ namespace {
 
 constexpr double kEps = 1e-6;  // base units (millicores, MiB): far below one slot
 
+// How many `unit`s fit in `r` (fractional; 0 for a zero unit).
+double units_in(const FracResources& r, const Resources& unit) {
+  double x = -1;
+  for (std::size_t k = 0; k < kMaxResourceKinds; ++k) {
+    if (unit[k] <= 0) continue;
+    const double in = r[k] / static_cast<double>(unit[k]);
+    x = x < 0 ? in : std::min(x, in);
+  }
+  return std::max(x, 0.0);
+}
+
+// `r` scaled down to a whole number of `unit`s (its mix of kinds kept).
+FracResources whole_units(const FracResources& r, const Resources& unit) {
+  const double x = units_in(r, unit);
+  if (x <= 0) return FracResources{};
+  return r * (std::floor(x + 1e-6) / x);
+}
+
 class HybridSharePolicy final : public SharePolicy {
  public:
   HybridSharePolicy(bool rebalance, bool ownership) : rebalance_(rebalance), ownership_(ownership) {}
 
   std::string_view name() const override { return ownership_ ? "hybrid" : "drf"; }
 
-  void distribute(const FracResources& capacity, const DominantShare& norm, std::span<ChildShare> children) override {
+  void distribute(const FracResources& capacity, const DominantShare& norm, std::span<ChildShare> children,
+                  const Resources* unit) override {
     const std::size_t n = children.size();
     g_.assign(n, FracResources{});
-    ri_.assign(n, FracResources{});
+    need_.assign(n, FracResources{});
+    have_.assign(n, FracResources{});
     kept_.assign(n, FracResources{});
 
-    // 1. Ownership first: each child is guaranteed min(demand, owned), and
-    //    reserved capacity it leaves idle is set aside, lent to nobody.
+    // 1. Ownership first: each child is guaranteed min(need, owned), where
+    //    its need counts reserved capacity it leaves idle: that is owned too
+    //    (reserved <= owned), set aside and lent to nobody, so it counts as
+    //    held.
     FracResources base;
     for (std::size_t i = 0; i < n; ++i) {
       ChildShare& c = children[i];
       c.cut_reason = Reason::kNone;
       c.beneficiary = -1;
+      const FracResources ri = ownership_ ? c.reserved_idle.clamped() : FracResources{};
+      need_[i] = c.demand.clamped() + ri;
+      have_[i] = c.hold.clamped() + ri;
       if (ownership_) {
-        g_[i] = FracResources::min(c.demand, c.owned).clamped();
-        ri_[i] = c.reserved_idle.clamped();
+        g_[i] = FracResources::min(need_[i], c.owned).clamped();
+        // Without whole slots everywhere, a guarantee beyond whole executors
+        // of the child's smallest shape strands capacity nobody there can
+        // use: round the demand part down and leave the rest to the pool.
+        if (!c.unit.is_zero()) g_[i] = ri + whole_units((g_[i] - ri).clamped(), c.unit);
       }
-      base += g_[i] + ri_[i];
+      base += g_[i];
     }
     // Owned amounts normally fit (validation checks them against capacity);
     // when hosts are lost they may not, and every guarantee shrinks alike.
@@ -42,10 +71,7 @@ class HybridSharePolicy final : public SharePolicy {
       if (base[k] <= capacity[k] + kEps) continue;
       capacity_short = true;
       const double f = capacity[k] > 0 ? capacity[k] / base[k] : 0.0;
-      for (std::size_t i = 0; i < n; ++i) {
-        g_[i][k] *= f;
-        ri_[i][k] *= f;
-      }
+      for (std::size_t i = 0; i < n; ++i) g_[i][k] *= f;
       base[k] = capacity[k];
     }
 
@@ -53,7 +79,7 @@ class HybridSharePolicy final : public SharePolicy {
     int deficit = -1;
     double worst = kEps;
     for (std::size_t i = 0; i < n; ++i) {
-      const double d = norm.of((g_[i] - children[i].hold).clamped());
+      const double d = norm.of((g_[i] - have_[i]).clamped());
       if (d > worst) {
         worst = d;
         deficit = static_cast<int>(i);
@@ -67,7 +93,7 @@ class HybridSharePolicy final : public SharePolicy {
       for (std::size_t i = 0; i < n; ++i) {
         const ChildShare& c = children[i];
         if (!c.borrow) continue;
-        kept_[i] = FracResources::min(c.hold - g_[i], c.demand - g_[i]).clamped();
+        kept_[i] = FracResources::min(have_[i] - g_[i], need_[i] - g_[i]).clamped();
         total += kept_[i];
       }
     }
@@ -106,18 +132,20 @@ class HybridSharePolicy final : public SharePolicy {
     for (std::size_t i = 0; i < n; ++i) {
       const ChildShare& c = children[i];
       claims_[i].start = kept_[i];
-      claims_[i].room = c.borrow || !ownership_ ? (c.demand - g_[i] - kept_[i]).clamped() : FracResources{};
+      claims_[i].room = c.borrow || !ownership_ ? (need_[i] - g_[i] - kept_[i]).clamped() : FracResources{};
       claims_[i].weight = c.share;
     }
     adds_.assign(n, FracResources{});
     fill_.fill(pool, norm, claims_, adds_);
+    WaterFill::spread_leftovers(pool, claims_, adds_);
+    round_to_own_units(children, pool, unit);
 
     for (std::size_t i = 0; i < n; ++i) {
       ChildShare& c = children[i];
-      c.target = g_[i] + ri_[i] + kept_[i] + adds_[i];
-      if (c.cut_reason != Reason::kNone || c.hold.fits_in(c.target, kEps)) continue;
+      c.target = g_[i] + kept_[i] + adds_[i];
+      if (c.cut_reason != Reason::kNone || have_[i].fits_in(c.target, kEps)) continue;
       // Less than it holds without a reclaim cut: say why.
-      if (!c.hold.fits_in(c.demand, kEps)) {
+      if (!have_[i].fits_in(need_[i], kEps)) {
         c.cut_reason = Reason::kLimit;
       } else if (deficit >= 0) {
         c.cut_reason = Reason::kOwnership;
@@ -131,12 +159,57 @@ class HybridSharePolicy final : public SharePolicy {
   }
 
  private:
+  // Largest remainder in each child's own unit (its smallest executor
+  // shape; `fallback` for a child without one): shares keep their mix of
+  // kinds, scaled down to whole units; the units the fractions free go to
+  // the largest fractions first, while they fit in the pool and the room.
+  void round_to_own_units(std::span<ChildShare> children, const FracResources& pool, const Resources* fallback) {
+    const std::size_t n = adds_.size();
+    rem_.clear();
+    FracResources used;
+    auto unit_of = [&](std::size_t i) -> const Resources& {
+      return children[i].unit.is_zero() && fallback != nullptr ? *fallback : children[i].unit;
+    };
+    for (std::size_t i = 0; i < n; ++i) {
+      const Resources& unit = unit_of(i);
+      if (unit.is_zero()) {
+        used += adds_[i];
+        continue;
+      }
+      const double x = units_in(adds_[i], unit);
+      adds_[i] = whole_units(adds_[i], unit);
+      used += adds_[i];
+      rem_.push_back({std::max(0.0, x - std::floor(x + 1e-6)), i});
+    }
+    std::sort(rem_.begin(), rem_.end(), [](const auto& a, const auto& b) {
+      if (a.first != b.first) return a.first > b.first;
+      return a.second < b.second;
+    });
+    // Largest fractions first; then round after round while some child can
+    // still use a whole unit of what is left (a child whose unit no longer
+    // fits passes its turn to the next).
+    for (int round = 0;; ++round) {
+      bool progress = false;
+      for (const auto& [frac, i] : rem_) {
+        if (round == 0 && frac <= 1e-6) continue;
+        const FracResources unit(unit_of(i));
+        const FracResources more = adds_[i] + unit;
+        if (!more.fits_in(claims_[i].room) || !(used + unit).fits_in(pool)) continue;
+        adds_[i] = more;
+        used += unit;
+        progress = true;
+      }
+      if (!progress && round > 0) break;
+    }
+  }
+
   bool rebalance_;
   bool ownership_;
   WaterFill fill_;
-  std::vector<FracResources> g_, ri_, kept_, adds_;
+  std::vector<FracResources> g_, need_, have_, kept_, adds_;
   std::vector<FillClaim> claims_;
   std::vector<std::size_t> order_;
+  std::vector<std::pair<double, std::size_t>> rem_;
 };
 
 }  // namespace

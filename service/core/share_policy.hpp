@@ -35,13 +35,15 @@ struct VictimKey {
 // One child as its parent's policy sees it.
 struct ChildShare {
   // Inputs.
-  FracResources demand;         // what its subtree wants, capped by its limit
+  FracResources demand;         // what its sessions want, capped by its limit
   FracResources hold;           // what it holds now, revocations in flight excluded
   FracResources owned;          // its guaranteed amount
-  FracResources reserved_idle;  // owned-but-never-lent capacity it leaves idle
+  FracResources reserved_idle;  // reserved (owned, never lent) capacity it leaves idle;
+                                // within its owned, counted as demand and as held
   double share = 1.0;
   bool borrow = true;
   VictimKey victim;
+  Resources unit;  // its smallest executor shape: pool shares come in whole ones (zero: no rounding)
   // Outputs.
   FracResources target;  // what it should hold (reserved idle included)
   Reason cut_reason = Reason::kNone;  // set when target < hold
@@ -54,9 +56,12 @@ class SharePolicy {
   virtual std::string_view name() const = 0;
   // Splits `capacity` among `children`, filling in their outputs. The
   // targets never exceed the capacity in total, nor a child's demand plus
-  // its reserved idle amount.
-  virtual void distribute(const FracResources& capacity, const DominantShare& norm,
-                          std::span<ChildShare> children) = 0;
+  // its reserved idle amount. The free pool is handed out in whole units:
+  // of `unit` when every amount is a whole number of slots (targets stay
+  // whole), else of each child's own unit (its smallest executor shape), so
+  // a small pool is not split into parts nobody can run an executor in.
+  virtual void distribute(const FracResources& capacity, const DominantShare& norm, std::span<ChildShare> children,
+                          const Resources* unit = nullptr) = 0;
 };
 
 // "hybrid" (default): ownership first; the free pool split by share ratio

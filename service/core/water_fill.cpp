@@ -111,4 +111,29 @@ void WaterFill::fill(const FracResources& pool_in, const DominantShare& norm, st
   }
 }
 
+void WaterFill::spread_leftovers(const FracResources& pool, std::span<const FillClaim> claims,
+                                 std::span<FracResources> out) {
+  for (std::size_t k = 0; k < kMaxResourceKinds; ++k) {
+    double left = pool[k];
+    for (std::size_t i = 0; i < claims.size(); ++i) left -= out[i][k];
+    for (int round = 0; round < 64 && left > 1e-6; ++round) {
+      double weights = 0;
+      for (std::size_t i = 0; i < claims.size(); ++i) {
+        if (claims[i].weight > 0 && claims[i].room[k] - out[i][k] > 1e-9) weights += claims[i].weight;
+      }
+      if (weights <= 0) break;
+      double given = 0;
+      for (std::size_t i = 0; i < claims.size(); ++i) {
+        const double room = claims[i].room[k] - out[i][k];
+        if (claims[i].weight <= 0 || room <= 1e-9) continue;
+        const double part = std::min(room, left * claims[i].weight / weights);
+        out[i][k] += part;
+        given += part;
+      }
+      left -= given;
+      if (given <= 1e-9) break;
+    }
+  }
+}
+
 }  // namespace sched::core

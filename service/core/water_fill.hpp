@@ -18,19 +18,28 @@ struct FillClaim {
 
 // Splits `pool` among `claims`; `out[i]` receives claim i's part, always
 // proportional to its room and never beyond it. The levels
-// dominant(start + part) / weight are equalised from the bottom up; a claimant
-// stops when its room is met or a kind it needs runs out, the others go on.
+// dominant(start + part) / weight are equalised from the bottom up; a
+// claimant stops when its room is met or a kind it needs runs out, the others
+// go on.
 // Dominant shares are measured against `norm` (the cluster's capacity).
 //
 // Each claimant's level is taken as dominant(start) + dominant(part), which is
 // exact when start and room point the same way (one executor shape) and a
 // close, conservative estimate otherwise.
 //
-// `scratch` avoids allocations on the hot path; its contents are overwritten.
+// The object keeps scratch space so the hot path does not allocate.
 class WaterFill {
  public:
   void fill(const FracResources& pool, const DominantShare& norm, std::span<const FillClaim> claims,
             std::span<FracResources> out);
+
+  // After fill(): what is left of each kind goes, by weight, to claimants
+  // with room left in that kind. A claimant whose room is a mix (a consumer
+  // whose sessions run different executor shapes) grows along one direction
+  // in fill() and can strand a kind that another ran out of first; its
+  // sessions can still use it.
+  static void spread_leftovers(const FracResources& pool, std::span<const FillClaim> claims,
+                               std::span<FracResources> out);
 
  private:
   struct Item {

@@ -105,9 +105,10 @@ Result<core::TimeMs> read_duration(const Ctx& ctx, const YAML::Node& n) {
 }
 
 // {cpu: 2, memory: 8Gi, gpu: 1, fpga: 1}: every key is a resource kind.
-Result<Resources> read_vector(const Ctx& ctx, const YAML::Node& n) {
+Result<Resources> read_vector(const Ctx& ctx, const YAML::Node& n, std::uint32_t* named = nullptr) {
   if (!n.IsMap()) return ctx.error(n, "expected a resource map like {cpu: 2, memory: 8Gi}, got " + scalar_text(n));
   Resources r;
+  if (named != nullptr) *named = 0;
   for (const auto& kv : n) {
     const std::string key = kv.first.as<std::string>();
     auto kind = core::ResourceKinds::find_or_add(key);
@@ -116,6 +117,7 @@ Result<Resources> read_vector(const Ctx& ctx, const YAML::Node& n) {
     auto q = core::parse_quantity(*kind, kv.second.Scalar());
     if (!q) return (ctx / key).error(kv.second, q.status().message());
     r[*kind] = *q;
+    if (named != nullptr) *named |= 1u << *kind;
   }
   return r;
 }
@@ -123,9 +125,10 @@ Result<Resources> read_vector(const Ctx& ctx, const YAML::Node& n) {
 // A plan amount: a number of slots or a resource map.
 Result<core::AmountSpec> read_amount(const Ctx& ctx, const YAML::Node& n) {
   if (n.IsMap()) {
-    auto v = read_vector(ctx, n);
+    std::uint32_t named = 0;
+    auto v = read_vector(ctx, n, &named);
     if (!v) return v.status();
-    return core::AmountSpec::of_vector(*v);
+    return core::AmountSpec::of_vector(*v, named);
   }
   if (!n.IsScalar()) return ctx.error(n, "expected a number of slots or a resource map, got " + scalar_text(n));
   auto v = read_number(ctx, n);
@@ -153,7 +156,7 @@ Result<core::GraceByClass> read_grace(const Ctx& ctx, const YAML::Node& n) {
       continue;
     }
     auto c = core::parse_sla(key);
-    if (!c) return (ctx / key).error(kv.first, c.status().message() + " (or 'default')");
+    if (!c) return (ctx / key).error(kv.first, "unknown SLA class '" + key + "' (expected interactive, streaming, batch or default)");
     g.per_class[static_cast<std::size_t>(*c)] = *d;
   }
   return g;
@@ -274,7 +277,7 @@ Result<std::vector<core::HostSpec>> read_hosts(const Ctx& ctx, const YAML::Node&
       }
     }
     auto cap = read_vector(hc, resources);
-    if (!cap) return hc.error(h, cap.status().message());
+    if (!cap) return cap.status();  // already names the file, line and field
     if (cap->is_zero()) return hc.error(h, "host has no resources (give cpu, memory, ...)");
     const std::string prefix = name.empty() ? "host" : name;
     for (std::int64_t k = 0; k < count; ++k) {

@@ -1,0 +1,509 @@
+// The scheduling core's behaviour: the reference scenario, SLA classes,
+// preemption order and deadlines, placement, drains, limits, plans in time.
+#include <gtest/gtest.h>
+
+#include "scheduler_harness.hpp"
+
+namespace sched::testing {
+namespace {
+
+using core::DecisionKind;
+using core::Reason;
+using core::SlaClass;
+
+const char* kReferenceTree = R"(
+  - {name: A, share: 1, owned: 4}
+  - name: B
+    share: 4
+    owned: 16
+    children:
+      - {name: B1, share: 1, owned: 4}
+      - {name: B2, share: 3, owned: 12}
+)";
+
+core::SchedulerConfig with_grace(core::TimeMs ms) {
+  core::SchedulerConfig c;
+  c.sla.grace_ms = {ms, ms, ms};
+  return c;
+}
+
+TEST(Scheduler, ReferenceScenario) {
+  Harness h(with_grace(30'000));
+  h.add_hosts(1, 20);
+  ASSERT_TRUE(h.set_tree(kReferenceTree).is_ok());
+
+  // T0: A wants 20 and gets all of it (B is idle, so A borrows B's 16).
+  ASSERT_TRUE(h.add("a", "/A", 20).is_ok());
+  h.settle();
+  EXPECT_EQ(h.consumer_slots("/A"), 20);
+
+  // T1: B1 wants 20. B reclaims its 16 from A, but only after the grace.
+  ASSERT_TRUE(h.add("b1", "/B/B1", 20).is_ok());
+  auto d = h.pass();
+  auto revokes = Harness::of_kind(d, DecisionKind::kRevoke);
+  ASSERT_EQ(revokes.size(), 1u);
+  EXPECT_EQ(revokes[0].session, "a");
+  EXPECT_EQ(revokes[0].slots, 16);
+  EXPECT_EQ(revokes[0].reason, Reason::kOwnership);
+  EXPECT_EQ(revokes[0].beneficiary, "/B");
+  EXPECT_EQ(revokes[0].deadline - revokes[0].at, 30'000);
+  EXPECT_EQ(h.consumer_slots("/A"), 20) << "slots stay until the deadline";
+  h.run_for(29'999);
+  EXPECT_EQ(h.held("b1"), 0);
+  h.run_for(1);
+  EXPECT_EQ(h.consumer_slots("/A"), 4);
+  EXPECT_EQ(h.consumer_slots("/B/B1"), 16);
+
+  // T2: A ends all work: B1 takes the rest.
+  ASSERT_TRUE(h.demand("a", 0).is_ok());
+  h.settle();
+  EXPECT_EQ(h.consumer_slots("/A"), 0);
+  EXPECT_EQ(h.consumer_slots("/B/B1"), 20);
+
+  // T3: B2 wants 20 and reclaims only its owned 12: B1 keeps 8, more than
+  // its share-ratio 5, because nobody owns those 8 and asks for them.
+  ASSERT_TRUE(h.add("b2", "/B/B2", 20).is_ok());
+  d = h.settle();
+  EXPECT_EQ(h.consumer_slots("/B/B1"), 8);
+  EXPECT_EQ(h.consumer_slots("/B/B2"), 12);
+  revokes = Harness::of_kind(d, DecisionKind::kRevoke);
+  ASSERT_EQ(revokes.size(), 1u);
+  EXPECT_EQ(revokes[0].session, "b1");
+  EXPECT_EQ(revokes[0].beneficiary, "/B/B2");
+}
+
+TEST(Scheduler, RebalanceMovesTowardShareRatio) {
+  core::SchedulerConfig c = with_grace(10'000);
+  c.rebalance = true;
+  Harness h(c);
+  h.add_hosts(1, 20);
+  ASSERT_TRUE(h.set_tree(kReferenceTree).is_ok());
+  ASSERT_TRUE(h.add("b1", "/B/B1", 20).is_ok());
+  h.settle();
+  EXPECT_EQ(h.consumer_slots("/B/B1"), 20);
+  ASSERT_TRUE(h.add("b2", "/B/B2", 20).is_ok());
+  h.settle();
+  // B's 20 split 1:3 between B1 and B2.
+  EXPECT_EQ(h.consumer_slots("/B/B1"), 5);
+  EXPECT_EQ(h.consumer_slots("/B/B2"), 15);
+}
+
+TEST(Scheduler, FreePoolSplitByShareAfterOwnership) {
+  Harness h;
+  h.add_hosts(3, 10);  // 30 slots: 20 owned, 10 shared
+  ASSERT_TRUE(h.set_tree(kReferenceTree).is_ok());
+  ASSERT_TRUE(h.add("a", "/A", 30).is_ok());
+  ASSERT_TRUE(h.add("b1", "/B/B1", 30).is_ok());
+  h.settle();
+  // Owned 4 and 16 first, then the free 10 by share 1:4.
+  EXPECT_EQ(h.consumer_slots("/A"), 6);
+  EXPECT_EQ(h.consumer_slots("/B/B1"), 24);
+}
+
+TEST(Scheduler, SiblingFirstLending) {
+  Harness h;
+  h.add_hosts(1, 20);
+  ASSERT_TRUE(h.set_tree(kReferenceTree).is_ok());
+  // B2 idle: its owned 12 goes to its sibling B1 before A, though A asks too.
+  ASSERT_TRUE(h.add("a", "/A", 20).is_ok());
+  ASSERT_TRUE(h.add("b1", "/B/B1", 16).is_ok());
+  h.settle();
+  EXPECT_EQ(h.consumer_slots("/B/B1"), 16);
+  EXPECT_EQ(h.consumer_slots("/A"), 4);
+}
+
+TEST(Scheduler, LimitCapsAndLoweredLimitRevokes) {
+  Harness h(with_grace(5'000));
+  h.add_hosts(1, 20);
+  ASSERT_TRUE(h.set_tree("  - {name: A, limit: 6}\n  - {name: B}\n").is_ok());
+  ASSERT_TRUE(h.add("a", "/A", 20).is_ok());
+  h.settle();
+  EXPECT_EQ(h.consumer_slots("/A"), 6);
+  ASSERT_TRUE(h.set_tree("  - {name: A, limit: 2}\n  - {name: B}\n").is_ok());
+  auto d = h.settle();
+  EXPECT_EQ(h.consumer_slots("/A"), 2);
+  auto revokes = Harness::of_kind(d, DecisionKind::kRevoke);
+  ASSERT_EQ(revokes.size(), 1u);
+  EXPECT_EQ(revokes[0].reason, Reason::kLimit);
+}
+
+TEST(Scheduler, ReservedIsNeverLent) {
+  Harness h;
+  h.add_hosts(1, 20);
+  ASSERT_TRUE(h.set_tree("  - {name: A, owned: 8, reserved: 5}\n  - {name: B}\n").is_ok());
+  ASSERT_TRUE(h.add("b", "/B", 20).is_ok());
+  h.settle();
+  EXPECT_EQ(h.consumer_slots("/B"), 15) << "A's 5 reserved slots stay idle for A";
+  ASSERT_TRUE(h.add("a", "/A", 3).is_ok());
+  auto d = h.pass();
+  EXPECT_EQ(h.held("a"), 3) << "reserved slots are there at once, no preemption";
+  EXPECT_TRUE(Harness::of_kind(d, DecisionKind::kRevoke).empty());
+}
+
+TEST(Scheduler, NoBorrowStaysWithinOwned) {
+  Harness h;
+  h.add_hosts(1, 20);
+  ASSERT_TRUE(h.set_tree("  - {name: A, owned: 4, borrow: false}\n  - {name: B, owned: 4}\n").is_ok());
+  ASSERT_TRUE(h.add("a", "/A", 20).is_ok());
+  h.settle();
+  EXPECT_EQ(h.consumer_slots("/A"), 4);
+}
+
+TEST(Scheduler, InteractivePreemptsBatchInsideOneConsumerAfterGrace) {
+  Harness h(with_grace(10'000));
+  h.add_hosts(1, 8);
+  ASSERT_TRUE(h.set_tree("  - {name: T}\n").is_ok());
+  ASSERT_TRUE(h.add("batch", "/T", 100).is_ok());
+  h.settle();
+  EXPECT_EQ(h.held("batch"), 8);
+  ASSERT_TRUE(h.add("nb", "/T", 2, SlaClass::kInteractive).is_ok());
+  auto d = h.pass();
+  auto revokes = Harness::of_kind(d, DecisionKind::kRevoke);
+  ASSERT_EQ(revokes.size(), 1u);
+  EXPECT_EQ(revokes[0].session, "batch");
+  EXPECT_EQ(revokes[0].slots, 2);
+  EXPECT_EQ(revokes[0].reason, Reason::kSlaPriority);
+  EXPECT_EQ(revokes[0].beneficiary, "nb");
+  h.run_for(9'999);
+  EXPECT_EQ(h.held("nb"), 0);
+  h.run_for(1);
+  EXPECT_EQ(h.held("nb"), 2);
+  EXPECT_EQ(h.held("batch"), 6);
+}
+
+TEST(Scheduler, DriverReleasingEarlyHandsSlotsOverAtOnce) {
+  Harness h(with_grace(60'000));
+  h.add_hosts(1, 8);
+  ASSERT_TRUE(h.set_tree("  - {name: T}\n").is_ok());
+  ASSERT_TRUE(h.add("batch", "/T", 100).is_ok());
+  h.settle();
+  ASSERT_TRUE(h.add("nb", "/T", 2, SlaClass::kInteractive).is_ok());
+  h.pass();
+  // The driver finished the revoked tasks quickly and gave the slots back.
+  ASSERT_TRUE(h.s().release_slots("batch", "h1", 2).is_ok());
+  auto d = h.pass();
+  EXPECT_EQ(h.held("nb"), 2);
+  EXPECT_EQ(h.s().pending_revocations(), 0u);
+  EXPECT_EQ(Harness::of_kind(d, DecisionKind::kReclaim).size(), 1u);
+}
+
+TEST(Scheduler, StreamingMinimumIsNeverPreempted) {
+  Harness h(with_grace(1'000));
+  h.add_hosts(1, 10);
+  ASSERT_TRUE(h.set_tree("  - {name: S, owned: 4}\n  - {name: O, owned: 6}\n").is_ok());
+  // The streaming job borrows everything; its minimum 3 sits within S's owned 4.
+  ASSERT_TRUE(h.add("st", "/S", 10, SlaClass::kStreaming, 0, 3).is_ok());
+  h.settle();
+  EXPECT_EQ(h.held("st"), 10);
+  // The owner of 6 reclaims: the streaming job drops to its owned 4, not below.
+  ASSERT_TRUE(h.add("o", "/O", 10).is_ok());
+  h.settle();
+  EXPECT_EQ(h.held("o"), 6);
+  EXPECT_EQ(h.held("st"), 4);
+  // A batch job in the same consumer cannot take the streaming minimum either.
+  ASSERT_TRUE(h.add("b", "/S", 10, SlaClass::kBatch, 100).is_ok());
+  h.settle();
+  EXPECT_GE(h.held("st"), 3);
+}
+
+TEST(Scheduler, StreamingMinimumTakesRoomFromBatchInItsConsumer) {
+  Harness h(with_grace(1'000));
+  h.add_hosts(1, 6);
+  ASSERT_TRUE(h.set_tree("  - {name: S, owned: 6}\n").is_ok());
+  ASSERT_TRUE(h.add("b", "/S", 10).is_ok());
+  h.settle();
+  EXPECT_EQ(h.held("b"), 6);
+  ASSERT_TRUE(h.add("st", "/S", 2, SlaClass::kStreaming, 0, 2).is_ok());
+  h.settle();
+  EXPECT_EQ(h.held("st"), 2);
+  EXPECT_EQ(h.held("b"), 4);
+}
+
+TEST(Scheduler, VictimOrderBatchBeforeStreamingBeforeInteractive) {
+  Harness h(with_grace(1'000));
+  h.add_hosts(1, 12);
+  ASSERT_TRUE(h.set_tree("  - {name: X}\n  - {name: O, owned: 4}\n").is_ok());
+  ASSERT_TRUE(h.add("i", "/X", 4, SlaClass::kInteractive).is_ok());
+  ASSERT_TRUE(h.add("s", "/X", 4, SlaClass::kStreaming).is_ok());
+  ASSERT_TRUE(h.add("b", "/X", 4, SlaClass::kBatch).is_ok());
+  h.settle();
+  ASSERT_EQ(h.held("i") + h.held("s") + h.held("b"), 12);
+  ASSERT_TRUE(h.add("o", "/O", 4).is_ok());
+  h.settle();
+  EXPECT_EQ(h.held("b"), 0);
+  EXPECT_EQ(h.held("s"), 4);
+  EXPECT_EQ(h.held("i"), 4);
+  ASSERT_TRUE(h.demand("o", 6).is_ok());  // beyond owned: no more reclaims
+  h.settle();
+  EXPECT_EQ(h.held("s"), 4);
+}
+
+TEST(Scheduler, LowerPriorityAndYoungerLoseFirst) {
+  Harness h(with_grace(1'000));
+  h.add_hosts(1, 12);
+  ASSERT_TRUE(h.set_tree("  - {name: X}\n  - {name: O, owned: 4}\n").is_ok());
+  ASSERT_TRUE(h.add("old_low", "/X", 4, SlaClass::kBatch, 1).is_ok());
+  h.clock().advance(1000);
+  ASSERT_TRUE(h.add("young_high", "/X", 4, SlaClass::kBatch, 5).is_ok());
+  h.clock().advance(1000);
+  ASSERT_TRUE(h.add("young_low", "/X", 4, SlaClass::kBatch, 1).is_ok());
+  h.settle();
+  ASSERT_TRUE(h.add("o", "/O", 4).is_ok());
+  h.settle();
+  EXPECT_EQ(h.held("young_low"), 0) << "lowest priority, and younger than old_low";
+  EXPECT_EQ(h.held("old_low"), 4);
+  EXPECT_EQ(h.held("young_high"), 4);
+}
+
+TEST(Scheduler, GracePerConsumerAndPerClass) {
+  core::SchedulerConfig c = with_grace(30'000);
+  c.sla.grace_ms[static_cast<std::size_t>(SlaClass::kInteractive)] = 90'000;
+  Harness h(c);
+  h.add_hosts(1, 10);
+  ASSERT_TRUE(h.set_tree(R"(
+  - {name: Q, grace: 5s}
+  - {name: R, grace: {batch: 7s}}
+  - {name: O, owned: 10}
+)")
+                  .is_ok());
+  ASSERT_TRUE(h.add("q", "/Q", 3).is_ok());
+  ASSERT_TRUE(h.add("r", "/R", 3).is_ok());
+  ASSERT_TRUE(h.add("ri", "/R", 3, SlaClass::kInteractive).is_ok());
+  h.settle();
+  ASSERT_TRUE(h.add("o", "/O", 10).is_ok());
+  auto d = h.pass();
+  std::map<std::string, core::TimeMs> grace;
+  for (const auto& r : Harness::of_kind(d, DecisionKind::kRevoke)) grace[r.session] = r.deadline - r.at;
+  EXPECT_EQ(grace["q"], 5'000);
+  EXPECT_EQ(grace["r"], 7'000);
+  EXPECT_EQ(grace["ri"], 90'000) << "R sets only batch; interactive falls back to the class default";
+}
+
+TEST(Scheduler, RevocationIsCancelledWhenTheClaimantLeaves) {
+  Harness h(with_grace(30'000));
+  h.add_hosts(1, 20);
+  ASSERT_TRUE(h.set_tree(kReferenceTree).is_ok());
+  ASSERT_TRUE(h.add("a", "/A", 20).is_ok());
+  h.settle();
+  ASSERT_TRUE(h.add("b1", "/B/B1", 20).is_ok());
+  h.pass();
+  EXPECT_EQ(h.s().pending_revocations(), 1u);
+  h.run_for(10'000);
+  ASSERT_TRUE(h.s().unregister_session("b1").is_ok());
+  auto d = h.pass();
+  EXPECT_EQ(Harness::of_kind(d, DecisionKind::kRevokeCancel).size(), 1u);
+  EXPECT_EQ(h.s().pending_revocations(), 0u);
+  h.settle();
+  EXPECT_EQ(h.held("a"), 20);
+}
+
+TEST(Scheduler, IdleInteractiveShrinksAfterTimeout) {
+  core::SchedulerConfig c;
+  c.sla.interactive_idle_timeout_ms = 60'000;
+  Harness h(c);
+  h.add_hosts(1, 8);
+  ASSERT_TRUE(h.set_tree("  - {name: T}\n").is_ok());
+  ASSERT_TRUE(h.add("nb", "/T", 4, SlaClass::kInteractive).is_ok());
+  h.pass();
+  EXPECT_EQ(h.held("nb"), 4);
+  h.clock().advance(5'000);
+  ASSERT_TRUE(h.demand("nb", 0).is_ok());  // between cells
+  h.run_for(59'999);
+  EXPECT_EQ(h.held("nb"), 4) << "kept while the notebook may come back";
+  ASSERT_TRUE(h.demand("nb", 1).is_ok());  // a small cell resets nothing: 1 < 4
+  h.run_for(1);
+  EXPECT_EQ(h.held("nb"), 1) << "the idle clock started when demand first fell";
+}
+
+TEST(Scheduler, PlacementPrefersHostsWithAnExecutor) {
+  Harness h;
+  h.add_hosts(3, 4);
+  ASSERT_TRUE(h.set_tree("  - {name: T}\n").is_ok());
+  ASSERT_TRUE(h.add("x", "/T", 2).is_ok());
+  h.pass();
+  ASSERT_EQ(h.s().find_session("x")->placements.size(), 1u);
+  const int host = h.s().find_session("x")->placements[0].host;
+  ASSERT_TRUE(h.demand("x", 4).is_ok());
+  h.pass();
+  ASSERT_EQ(h.s().find_session("x")->placements.size(), 1u) << "the new slots joined the existing executor";
+  EXPECT_EQ(h.s().find_session("x")->placements[0].host, host);
+  EXPECT_EQ(h.held("x"), 4);
+}
+
+TEST(Scheduler, PackAndSpread) {
+  for (auto policy : {core::PlacementPolicy::kPack, core::PlacementPolicy::kSpread}) {
+    core::SchedulerConfig c;
+    c.placement = policy;
+    Harness h(c);
+    h.add_hosts(4, 8);
+    ASSERT_TRUE(h.set_tree("  - {name: T}\n").is_ok());
+    for (int i = 0; i < 4; ++i) ASSERT_TRUE(h.add("s" + std::to_string(i), "/T", 2).is_ok());
+    h.pass();
+    std::set<int> hosts;
+    for (const auto* x : h.s().sessions())
+      for (const auto& p : x->placements) hosts.insert(p.host);
+    if (policy == core::PlacementPolicy::kPack) EXPECT_EQ(hosts.size(), 1u);
+    else EXPECT_EQ(hosts.size(), 4u);
+  }
+}
+
+TEST(Scheduler, DrainRevokesWithGraceAndMovesWork) {
+  Harness h(with_grace(10'000));
+  h.add_hosts(2, 4);
+  ASSERT_TRUE(h.set_tree("  - {name: T}\n").is_ok());
+  ASSERT_TRUE(h.add("x", "/T", 4).is_ok());
+  h.pass();
+  const std::string on = h.s().hosts().host(h.s().find_session("x")->placements[0].host).name;
+  ASSERT_TRUE(h.s().drain_host(on).is_ok());
+  auto d = h.pass();
+  auto revokes = Harness::of_kind(d, DecisionKind::kRevoke);
+  ASSERT_EQ(revokes.size(), 1u);
+  EXPECT_EQ(revokes[0].reason, Reason::kDrain);
+  EXPECT_EQ(revokes[0].host, on);
+  // Make before break: the replacement slots come at once, elsewhere.
+  auto grants = Harness::of_kind(d, DecisionKind::kGrant);
+  ASSERT_EQ(grants.size(), 1u);
+  EXPECT_NE(grants[0].host, on);
+  EXPECT_EQ(grants[0].slots, 4);
+  h.settle();
+  EXPECT_EQ(h.held("x"), 4);
+  for (const auto& p : h.s().find_session("x")->placements) EXPECT_NE(h.s().hosts().host(p.host).name, on);
+}
+
+TEST(Scheduler, UndrainBeforeTheDeadlineKeepsTheSlots) {
+  Harness h(with_grace(10'000));
+  h.add_hosts(1, 4);
+  ASSERT_TRUE(h.set_tree("  - {name: T}\n").is_ok());
+  ASSERT_TRUE(h.add("x", "/T", 4).is_ok());
+  h.pass();
+  ASSERT_TRUE(h.s().drain_host("h1").is_ok());
+  h.pass();
+  EXPECT_EQ(h.s().pending_revocations(), 1u);
+  ASSERT_TRUE(h.s().drain_host("h1", false).is_ok());
+  auto d = h.settle();
+  EXPECT_EQ(Harness::of_kind(d, DecisionKind::kRevokeCancel).size(), 1u);
+  EXPECT_EQ(h.held("x"), 4);
+  EXPECT_EQ(h.s().pending_revocations(), 0u);
+}
+
+TEST(Scheduler, LostHostTakesItsSlotsAndOthersReplaceThem) {
+  Harness h;
+  h.add_hosts(2, 4);
+  ASSERT_TRUE(h.set_tree("  - {name: T}\n").is_ok());
+  ASSERT_TRUE(h.add("x", "/T", 6).is_ok());
+  h.pass();
+  EXPECT_EQ(h.held("x"), 6);
+  ASSERT_TRUE(h.s().remove_host("h1").is_ok());
+  auto d = h.pass();
+  EXPECT_EQ(Harness::of_kind(d, DecisionKind::kLost).size(), 1u);
+  EXPECT_EQ(h.held("x"), 4) << "all that is left";
+}
+
+TEST(Scheduler, TimeWindowPlanReclaimsAtTheEdge) {
+  Harness h(with_grace(1'000));
+  h.add_hosts(1, 10);
+  // Office hours: Day owns 8; at night Night owns 8.
+  ASSERT_TRUE(h.set_tree(R"(
+  - name: Day
+    owned: 2
+    plans: [{window: "08:00-18:00", owned: 8}]
+  - name: Night
+    owned: 8
+    plans: [{window: "08:00-18:00", owned: 2}]
+)")
+                  .is_ok());
+  ASSERT_TRUE(h.add("day", "/Day", 10).is_ok());
+  ASSERT_TRUE(h.add("night", "/Night", 10).is_ok());
+  h.settle();  // 00:00 Monday
+  EXPECT_EQ(h.held("night"), 8);
+  EXPECT_EQ(h.held("day"), 2);
+  h.run_for(8 * 3'600'000 + 1'000);  // past 08:00 and one grace
+  EXPECT_EQ(h.held("day"), 8);
+  EXPECT_EQ(h.held("night"), 2);
+}
+
+TEST(Scheduler, TreeChangeIsValidatedAndKeepsSessions) {
+  Harness h;
+  h.add_hosts(1, 20);
+  ASSERT_TRUE(h.set_tree(kReferenceTree).is_ok());
+  ASSERT_TRUE(h.add("b1", "/B/B1", 5).is_ok());
+  h.settle();
+  // Removing B1 while b1 runs there is refused, and nothing changes.
+  Status st = h.set_tree("  - {name: A, owned: 4}\n  - {name: B, owned: 16}\n");
+  EXPECT_EQ(st.code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(st.message().find("/B/B1"), std::string::npos);
+  EXPECT_EQ(h.held("b1"), 5);
+  // Invalid trees are refused with a precise message.
+  st = h.set_tree("  - {name: A, owned: 30}\n");
+  EXPECT_EQ(st.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(st.message().find("capacity"), std::string::npos);
+  // A valid change applies without a restart.
+  ASSERT_TRUE(h.set_tree(R"(
+  - {name: A, owned: 2}
+  - name: B
+    owned: 18
+    children: [{name: B1, owned: 6}, {name: B2, owned: 12}]
+)")
+                  .is_ok());
+  h.settle();
+  EXPECT_EQ(h.held("b1"), 5);
+}
+
+TEST(Scheduler, BadSessionInputIsRefusedAndChangesNothing) {
+  Harness h;
+  h.add_hosts(1, 20);
+  ASSERT_TRUE(h.set_tree(kReferenceTree).is_ok());
+  EXPECT_EQ(h.add("x", "/Nope", 1).code(), StatusCode::kNotFound);
+  EXPECT_EQ(h.add("x", "/B", 1).code(), StatusCode::kInvalidArgument) << "B is not a leaf";
+  EXPECT_EQ(h.add("x", "/A", -1).code(), StatusCode::kInvalidArgument);
+  ASSERT_TRUE(h.add("x", "/A", 1).is_ok());
+  EXPECT_EQ(h.add("x", "/A", 1).code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(h.demand("ghost", 1).code(), StatusCode::kNotFound);
+  EXPECT_EQ(h.s().unregister_session("ghost").code(), StatusCode::kNotFound);
+  core::SessionUpdate u;
+  u.min = 5;
+  u.max = 2;
+  EXPECT_EQ(h.s().update_session("x", u).code(), StatusCode::kInvalidArgument);
+  h.settle();
+  EXPECT_EQ(h.held("x"), 1);
+  EXPECT_EQ(h.s().sessions().size(), 1u);
+}
+
+TEST(Scheduler, DrfSplitsByDominantShare) {
+  core::SchedulerConfig c;
+  c.slot = core::Resources::cpu_mem(1000, 1024);
+  Harness h(c);
+  h.add_host("big", core::Resources::cpu_mem(100'000, 100 * 1024));
+  ASSERT_TRUE(h.set_tree("  - {name: C, share: 1}\n  - {name: M, share: 1}\n").is_ok());
+  // C's tasks are cpu-heavy, M's memory-heavy: DRF equalises dominant shares.
+  ASSERT_TRUE(h.add("c", "/C", 1000, SlaClass::kBatch, 0, 0, core::Resources::cpu_mem(4000, 1024)).is_ok());
+  ASSERT_TRUE(h.add("m", "/M", 1000, SlaClass::kBatch, 0, 0, core::Resources::cpu_mem(1000, 4 * 1024)).is_ok());
+  h.settle();
+  // Dominant shares: c -> cpu 4%/slot, m -> memory 4%/slot; both get ~20 slots (80%).
+  EXPECT_NEAR(h.held("c"), 20, 1);
+  EXPECT_NEAR(h.held("m"), 20, 1);
+}
+
+TEST(Scheduler, DecisionsAreDeterministic) {
+  auto run = [] {
+    Harness h(with_grace(3'000));
+    h.add_hosts(5, 8);
+    EXPECT_TRUE(h.set_tree(kReferenceTree, false).is_ok());
+    const char* ids[] = {"a1", "a2", "b11", "b12", "b21"};
+    const char* cs[] = {"/A", "/A", "/B/B1", "/B/B1", "/B/B2"};
+    for (int i = 0; i < 5; ++i) EXPECT_TRUE(h.add(ids[i], cs[i], 5 + 3 * i).is_ok());
+    h.settle();
+    for (int i = 0; i < 5; ++i) {
+      EXPECT_TRUE(h.demand(ids[(i * 3) % 5], 20 - 2 * i).is_ok());
+      h.run_for(1'500);
+    }
+    h.settle();
+    std::string out;
+    for (const auto& d : h.log()) out += d.to_string() + "@" + std::to_string(d.at) + "\n";
+    return out;
+  };
+  EXPECT_EQ(run(), run());
+}
+
+}  // namespace
+}  // namespace sched::testing
