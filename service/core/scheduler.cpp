@@ -385,6 +385,10 @@ Decisions Scheduler::schedule() {
   changed_sessions_.clear();
 
   refresh_plans();
+  if (config_.full_pass_interval_ms > 0 && now_ - last_full_pass_ >= config_.full_pass_interval_ms) {
+    if (!unplaced_.empty() || !hungry_.empty()) mark_all_dirty();
+    last_full_pass_ = now_;
+  }
   expire_revocations();
   revoke_draining();
   update_wants();

@@ -37,6 +37,10 @@ struct SchedulerConfig {
   SlaPolicy sla;
   // Local time for time-window plans = UTC + this many minutes.
   int utc_offset_min = 0;
+  // While sessions wait for slots, recompute everything this often: a
+  // reclaim may become useful when room frees up elsewhere, which the
+  // incremental passes (only dirty subtrees) do not look at. 0: never.
+  TimeMs full_pass_interval_ms = 10'000;
 };
 
 // A revocation in flight: slots a session must give back by `deadline`.
@@ -235,6 +239,7 @@ class Scheduler {
   bool uniform_ = true;           // both: shares are split in whole slots
 
   TimeMs now_ = 0;
+  TimeMs last_full_pass_ = 0;
   Decisions out_;
   std::vector<std::vector<ChildShare>> scratch_;
   std::vector<SessionClaim> claims_;
