@@ -14,21 +14,24 @@ std::string_view placement_policy_name(PlacementPolicy p) { return p == Placemen
 Result<int> HostPool::add(const HostSpec& spec) {
   if (spec.name.empty()) return Status::invalid_argument("host name is empty");
   if (spec.capacity.any_negative()) return Status::invalid_argument("host " + spec.name + ": negative capacity");
+  int i = 0;
   if (auto it = by_name_.find(spec.name); it != by_name_.end()) {
-    Host& h = hosts_[static_cast<std::size_t>(it->second)];
+    i = it->second;
+    Host& h = hosts_[static_cast<std::size_t>(i)];
     if (h.up) return Status::already_exists("host " + spec.name + " already exists");
     h.up = true;
     h.draining = false;
     h.capacity = spec.capacity;
     h.used = Resources{};
     h.attributes = spec.attributes;
-    index_insert(it->second);
-    return it->second;
+  } else {
+    i = static_cast<int>(hosts_.size());
+    hosts_.push_back(Host{spec.name, spec.capacity, {}, false, true, spec.attributes});
+    by_name_[spec.name] = i;
+    for (ShapeIndex& x : shapes_) x.room.push_back(0);
   }
-  const int i = static_cast<int>(hosts_.size());
-  hosts_.push_back(Host{spec.name, spec.capacity, {}, false, true, spec.attributes});
-  by_name_[spec.name] = i;
-  index_insert(i);
+  schedulable_ += spec.capacity;
+  reindex(i);
   return i;
 }
 
@@ -37,9 +40,13 @@ Status HostPool::remove(std::string_view name) {
   if (!i) return i.status();
   Host& h = hosts_[static_cast<std::size_t>(*i)];
   if (!h.up) return Status::not_found("host " + std::string(name) + " is already gone");
-  index_erase(*i);
+  if (h.schedulable()) {
+    schedulable_ -= h.capacity;
+    schedulable_used_ -= h.used;
+  }
   h.up = false;
   h.used = Resources{};
+  reindex(*i);
   return Status::ok();
 }
 
@@ -49,9 +56,15 @@ Status HostPool::set_draining(std::string_view name, bool draining) {
   Host& h = hosts_[static_cast<std::size_t>(*i)];
   if (!h.up) return Status::failed_precondition("host " + std::string(name) + " is gone");
   if (h.draining == draining) return Status::ok();
-  index_erase(*i);
+  if (draining) {
+    schedulable_ -= h.capacity;
+    schedulable_used_ -= h.used;
+  } else {
+    schedulable_ += h.capacity;
+    schedulable_used_ += h.used;
+  }
   h.draining = draining;
-  index_insert(*i);
+  reindex(*i);
   return Status::ok();
 }
 
@@ -59,9 +72,10 @@ Status HostPool::set_capacity(std::string_view name, const Resources& capacity) 
   if (capacity.any_negative()) return Status::invalid_argument("host " + std::string(name) + ": negative capacity");
   auto i = find(name);
   if (!i) return i.status();
-  index_erase(*i);
-  hosts_[static_cast<std::size_t>(*i)].capacity = capacity;
-  index_insert(*i);
+  Host& h = hosts_[static_cast<std::size_t>(*i)];
+  if (h.schedulable()) schedulable_ += capacity - h.capacity;
+  h.capacity = capacity;
+  reindex(*i);
   return Status::ok();
 }
 
@@ -73,24 +87,16 @@ Result<int> HostPool::find(std::string_view name) const {
 
 void HostPool::use(int i, const Resources& r) {
   Host& h = hosts_[static_cast<std::size_t>(i)];
-  const bool indexed = h.schedulable();
-  if (indexed) {
-    by_free_cpu_.erase({h.free()[kCpu], i});
-    schedulable_used_ += r;
-  }
+  if (h.schedulable()) schedulable_used_ += r;
   h.used += r;
-  if (indexed) by_free_cpu_.insert({h.free()[kCpu], i});
+  reindex(i);
 }
 
 void HostPool::unuse(int i, const Resources& r) {
   Host& h = hosts_[static_cast<std::size_t>(i)];
-  const bool indexed = h.schedulable();
-  if (indexed) {
-    by_free_cpu_.erase({h.free()[kCpu], i});
-    schedulable_used_ -= r;
-  }
+  if (h.schedulable()) schedulable_used_ -= r;
   h.used -= r;
-  if (indexed) by_free_cpu_.insert({h.free()[kCpu], i});
+  reindex(i);
 }
 
 std::int64_t HostPool::room_for(int i, const Resources& shape) const {
@@ -99,35 +105,113 @@ std::int64_t HostPool::room_for(int i, const Resources& shape) const {
   return h.free().count_of(shape);
 }
 
-int HostPool::find_fit(const Resources& shape, PlacementPolicy policy, const std::function<bool(int)>& skip) const {
-  auto ok = [&](int h) {
+HostPool::ShapeIndex& HostPool::index_for(const Resources& shape) {
+  std::array<std::int64_t, kMaxResourceKinds> key{};
+  for (std::size_t k = 0; k < kMaxResourceKinds; ++k) key[k] = shape[k];
+  auto it = shape_ids_.find(key);
+  if (it != shape_ids_.end()) return shapes_[it->second];
+  // First time this shape is asked for: index every host once.
+  ShapeIndex x;
+  x.shape = shape;
+  x.room.assign(hosts_.size(), 0);
+  for (std::size_t h = 0; h < hosts_.size(); ++h) {
+    x.room[h] = room_for(static_cast<int>(h), shape);
+    x.total += x.room[h];
+    if (x.room[h] > 0) x.by_room.insert({host_class(static_cast<int>(h), shape), x.room[h], static_cast<int>(h)});
+  }
+  shape_ids_[key] = shapes_.size();
+  shapes_.push_back(std::move(x));
+  return shapes_.back();
+}
+
+void HostPool::reindex(int i) {
+  for (ShapeIndex& x : shapes_) {
+    const std::int64_t now = room_for(i, x.shape);
+    std::int64_t& was = x.room[static_cast<std::size_t>(i)];
+    if (now == was) continue;
+    const int cls = host_class(i, x.shape);
+    if (was > 0) x.by_room.erase({cls, was, i});
+    if (now > 0) x.by_room.insert({cls, now, i});
+    if (now > was) ++x.epoch;
+    x.total += now - was;
+    was = now;
+  }
+}
+
+std::uint64_t HostPool::room_epoch(const Resources& shape) { return index_for(shape).epoch; }
+
+std::int64_t HostPool::total_room(const Resources& shape) { return index_for(shape).total; }
+
+bool HostPool::proportional(int i, const Resources& shape) const {
+  const Resources& cap = hosts_[static_cast<std::size_t>(i)].capacity;
+  double lo = -1;
+  double hi = -1;
+  for (std::size_t k = 0; k < kMaxResourceKinds; ++k) {
+    if (cap[k] <= 0) continue;
+    const double f = static_cast<double>(shape[k]) / static_cast<double>(cap[k]);
+    if (lo < 0 || f < lo) lo = f;
+    if (f > hi) hi = f;
+  }
+  return lo >= 0 && hi - lo <= 0.1 * hi;
+}
+
+int HostPool::host_class(int i, const Resources& shape) const {
+  const Resources& cap = hosts_[static_cast<std::size_t>(i)].capacity;
+  for (std::size_t k = kGpu; k < kMaxResourceKinds; ++k)
+    if (cap[k] > 0 && shape[k] == 0) return 1;
+  return 0;
+}
+
+double HostPool::imbalance_after(int i, const Resources& shape) const {
+  const Host& h = hosts_[static_cast<std::size_t>(i)];
+  double lo = 1;
+  double hi = 0;
+  for (std::size_t k = 0; k < kMaxResourceKinds; ++k) {
+    if (h.capacity[k] <= 0) continue;
+    const double f = static_cast<double>(h.capacity[k] - h.used[k] - shape[k]) / static_cast<double>(h.capacity[k]);
+    lo = std::min(lo, f);
+    hi = std::max(hi, f);
+  }
+  return hi > lo ? hi - lo : 0.0;
+}
+
+int HostPool::find_fit(const Resources& shape, PlacementPolicy policy, const std::function<bool(int)>& skip) {
+  const ShapeIndex& x = index_for(shape);
+  // Among the next few hosts in policy order (fullest first to pack,
+  // emptiest first to spread), take the one left most balanced: an executor
+  // heavy in one kind goes where that kind is to spare, so cpu-heavy and
+  // memory-heavy work share hosts instead of stranding each other's room.
+  constexpr int kLook = 16;
+  int best = -1;
+  int best_class = 0;
+  double best_score = 0;
+  int looked = 0;
+  auto consider = [&](int cls, int h) {
     if (skip && skip(h)) return false;
-    return shape.fits_in(hosts_[static_cast<std::size_t>(h)].free());
+    if (best >= 0 && cls != best_class) return true;  // a worse class: stop
+    const double score = imbalance_after(h, shape);
+    if (best < 0 || score < best_score - 1e-12) {
+      best = h;
+      best_class = cls;
+      best_score = score;
+    }
+    return ++looked >= kLook;
   };
   if (policy == PlacementPolicy::kPack) {
-    for (auto it = by_free_cpu_.lower_bound({shape[kCpu], -1}); it != by_free_cpu_.end(); ++it)
-      if (ok(it->second)) return it->second;
-    return -1;
+    for (const auto& [cls, room, h] : x.by_room)
+      if (consider(cls, h)) break;
+  } else {
+    // Emptiest first, but within the better class first.
+    for (int cls = 0; cls <= 1 && best < 0; ++cls) {
+      auto end = x.by_room.lower_bound({cls, 0, -1});
+      auto it = x.by_room.lower_bound({cls + 1, 0, -1});
+      while (it != end) {
+        --it;
+        if (consider(std::get<0>(*it), std::get<2>(*it))) break;
+      }
+    }
   }
-  for (auto it = by_free_cpu_.rbegin(); it != by_free_cpu_.rend() && it->first >= shape[kCpu]; ++it)
-    if (ok(it->second)) return it->second;
-  return -1;
-}
-
-void HostPool::index_insert(int i) {
-  const Host& h = hosts_[static_cast<std::size_t>(i)];
-  if (!h.schedulable()) return;
-  by_free_cpu_.insert({h.free()[kCpu], i});
-  schedulable_ += h.capacity;
-  schedulable_used_ += h.used;
-}
-
-void HostPool::index_erase(int i) {
-  const Host& h = hosts_[static_cast<std::size_t>(i)];
-  if (!h.schedulable()) return;
-  by_free_cpu_.erase({h.free()[kCpu], i});
-  schedulable_ -= h.capacity;
-  schedulable_used_ -= h.used;
+  return best;
 }
 
 }  // namespace sched::core

@@ -3,12 +3,14 @@
 // or spreading by policy.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <set>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <unordered_map>
 #include <vector>
 
@@ -66,17 +68,41 @@ class HostPool {
   // How many `shape`s fit on host `i` now (0 when not schedulable).
   std::int64_t room_for(int i, const Resources& shape) const;
   // A schedulable host with room for one `shape`, chosen by `policy`, for
-  // which `skip` (if given) is false; -1 if none.
-  int find_fit(const Resources& shape, PlacementPolicy policy, const std::function<bool(int)>& skip = {}) const;
+  // which `skip` (if given) is false; -1 if none. O(log hosts) per host
+  // looked at: each shape asked for gets an index of the hosts with room.
+  int find_fit(const Resources& shape, PlacementPolicy policy, const std::function<bool(int)>& skip = {});
+  // Whether `shape` takes the host's kinds in the proportion the host has
+  // them (filling it with such executors strands nothing).
+  bool proportional(int host, const Resources& shape) const;
+  // Goes up whenever some host gains room for `shape`: work waiting for room
+  // of that shape need only be retried when it moved.
+  std::uint64_t room_epoch(const Resources& shape);
+  // How many `shape`s fit on all schedulable hosts together, host by host.
+  std::int64_t total_room(const Resources& shape);
 
  private:
-  void index_insert(int i);
-  void index_erase(int i);
+  // Schedulable hosts with room for one shape, by how many fit (pack takes
+  // the fewest, spread the most). Executor shapes are few; each has one.
+  struct ShapeIndex {
+    Resources shape;
+    std::vector<std::int64_t> room;                  // per host
+    // (class, room >= 1, host): class 1 for hosts with kinds the shape does
+    // not use (gpus, extras), so they are taken for it last.
+    std::set<std::tuple<int, std::int64_t, int>> by_room;
+    std::int64_t total = 0;
+    std::uint64_t epoch = 1;
+  };
+  ShapeIndex& index_for(const Resources& shape);
+  void reindex(int host);
+  int host_class(int host, const Resources& shape) const;
+  // How uneven the host's free room would be after taking `shape`: the
+  // spread of free fractions across the kinds it has (0: balanced).
+  double imbalance_after(int host, const Resources& shape) const;
 
   std::vector<Host> hosts_;
   std::unordered_map<std::string, int> by_name_;
-  // Schedulable hosts ordered by free cpu: best fit is a lower_bound away.
-  std::set<std::pair<std::int64_t, int>> by_free_cpu_;
+  std::vector<ShapeIndex> shapes_;
+  std::map<std::array<std::int64_t, kMaxResourceKinds>, std::size_t> shape_ids_;
   Resources schedulable_;
   Resources schedulable_used_;
 };

@@ -5,6 +5,7 @@
 #include "core/scheduler.hpp"
 
 #include <algorithm>
+#include <queue>
 #include <cassert>
 
 namespace sched::core {
@@ -67,6 +68,7 @@ Status Scheduler::remove_host(std::string_view name) {
     by_deadline_.erase({it->second.deadline, it->first});
     std::erase(s.revocations, it->first);
     forget_promise(h, it->first);
+    sticky_.erase(it->first);
     it = revocations_.erase(it);
   }
   for (auto& s : sessions_) {
@@ -131,6 +133,7 @@ Status Scheduler::drain_host(std::string_view name, bool drain) {
       by_deadline_.erase({r.deadline, id});
       std::erase(s.revocations, id);
       forget_promise(r.host, id);
+      sticky_.erase(id);
       revocations_.erase(id);
       note_session(r.session);
     }
@@ -273,6 +276,7 @@ Status Scheduler::unregister_session(std::string_view id) {
     if (r == revocations_.end()) continue;
     by_deadline_.erase({r->second.deadline, rid});
     forget_promise(r->second.host, rid);
+    sticky_.erase(rid);
     revocations_.erase(r);
   }
   s.revocations.clear();
@@ -351,6 +355,7 @@ Status Scheduler::release_slots(std::string_view id, std::string_view host, std:
       by_deadline_.erase({r->second.deadline, rid});
       std::erase(s.revocations, rid);
       forget_promise(r->second.host, rid);
+      sticky_.erase(rid);
       revocations_.erase(r);
     }
   }
@@ -391,6 +396,7 @@ Decisions Scheduler::schedule() {
   }
   expire_revocations();
   revoke_draining();
+  unblock_where_room_appeared();
   update_wants();
   aggregate();
   distribute(ConsumerTree::kRoot, FracResources(hosts_.schedulable_capacity()));
@@ -399,6 +405,8 @@ Decisions Scheduler::schedule() {
   place_grants();
   reclaim_for_placement();
   fill_idle();
+  unplaced_.clear_fresh();
+  hungry_.clear_fresh();
   return std::move(out_);
 }
 
@@ -417,6 +425,11 @@ TimeMs Scheduler::next_settle_deadline() const {
 }
 
 void Scheduler::mark_all_dirty() {
+  // A full look lets every blocked session ask again.
+  for (BlockedGroup& g : blocked_) {
+    for (int si : g.queue) sessions_[static_cast<std::size_t>(si)].blocked = false;
+    g.queue.clear();
+  }
   dirty_nodes_.clear();
   for (std::size_t i = 0; i < nodes_.size(); ++i) {
     nodes_[i].dirty = true;
@@ -576,6 +589,8 @@ void Scheduler::update_wants() {
         }
       }
     }
+    // Blocked: asks for no more than it holds (never releases for it).
+    if (s.blocked) want = std::min(want, std::max(s.effective(), s.spec.min));
     s.want = want;
     if (s.effective() > want) release(s, s.effective() - want, release_reason);
     mark_dirty(s.consumer);
@@ -747,8 +762,8 @@ void Scheduler::split_leaf(int leaf, const FracResources& allocatable) {
 void Scheduler::apply_targets() {
   // Room taken for one waiting session stands until it no longer waits.
   std::vector<std::uint64_t> moot;
-  for (const auto& [id, r] : revocations_) {
-    if (r.for_session < 0) continue;
+  for (std::uint64_t id : sticky_) {
+    const Revocation& r = revocations_.at(id);
     const Session& f = sessions_[static_cast<std::size_t>(r.for_session)];
     if (!f.live || f.seq != r.for_seq || f.effective() >= f.target) moot.push_back(id);
   }
@@ -757,18 +772,31 @@ void Scheduler::apply_targets() {
   for (int si : changed_sessions_) {
     Session& s = sessions_[static_cast<std::size_t>(si)];
     if (!s.live) continue;
-    if (s.target > s.effective()) unplaced_.insert(si);
-    if (s.want > s.target) hungry_.insert(si);
-    else hungry_.erase(si);
+    if (s.target > s.effective()) {
+      unplaced_.insert(si, shape_of(s));
+      unplaced_.touch(si);
+    }
+    if (s.want > s.target) {
+      hungry_.insert(si, shape_of(s));
+      hungry_.touch(si);
+    } else {
+      hungry_.erase(si);
+    }
   }
   // Hosts where sessions short of their target already run executors: taking
-  // slots there lets them move without starting a JVM.
+  // slots there lets them move without starting a JVM. Built when needed.
   std::vector<std::uint8_t> prefer;
-  for (int si : unplaced_) {
-    const Session& s = sessions_[static_cast<std::size_t>(si)];
-    if (prefer.empty()) prefer.assign(hosts_.size(), 0);
-    for (const Placement& p : s.placements) prefer[static_cast<std::size_t>(p.host)] = 1;
-  }
+  auto preferred = [&]() -> const std::vector<std::uint8_t>* {
+    if (prefer.empty()) {
+      prefer.assign(hosts_.size(), 0);
+      for (const auto& g : unplaced_.groups())
+        for (int si : g.members)
+          for (const Placement& p : sessions_[static_cast<std::size_t>(si)].placements)
+            prefer[static_cast<std::size_t>(p.host)] = 1;
+    }
+    return &prefer;
+  };
+  std::map<std::vector<std::string>, std::vector<Resources>> shapes_for;  // this pass's answers
   for (int si : changed_sessions_) {
     Session& s = sessions_[static_cast<std::size_t>(si)];
     if (!s.live) continue;
@@ -777,21 +805,23 @@ void Scheduler::apply_targets() {
       // Limits and drains take slots back whatever happens next; every other
       // cut is for someone, and is made only where it lets them run.
       const bool for_someone = s.reason != Reason::kLimit && s.reason != Reason::kDrain;
-      std::vector<Resources> shapes;
       std::vector<std::string> claimants;
+      const std::vector<Resources>* shapes = nullptr;
       if (for_someone) {
         // Inside a consumer the claimant is one session; otherwise every
         // consumer the cut serves.
         const bool one_session = s.reason == Reason::kSlaPriority && !s.beneficiary.empty() && s.beneficiary[0] != '/';
-        claimants = one_session ? std::vector<std::string>{s.beneficiary} : nodes_[static_cast<std::size_t>(s.consumer)].claimants;
-        shapes = claimant_shapes(claimants);
+        claimants = one_session ? std::vector<std::string>{s.beneficiary}
+                                : nodes_[static_cast<std::size_t>(s.consumer)].claimants;
+        auto it = shapes_for.find(claimants);
+        if (it == shapes_for.end()) it = shapes_for.emplace(claimants, claimant_shapes(claimants)).first;
+        shapes = &it->second;
       }
-      revoke(s, eff - s.target, s.reason, s.beneficiary, prefer.empty() ? nullptr : &prefer,
-             for_someone ? &shapes : nullptr, claimants);
+      revoke(s, eff - s.target, s.reason, s.beneficiary, preferred(), shapes, claimants);
     } else if (s.target > eff && s.revoking > 0) {
       cancel_revocations(s, s.target - eff);
     }
-    if (s.target > s.effective()) unplaced_.insert(si);
+    if (s.target > s.effective()) unplaced_.insert(si, shape_of(s));
     else unplaced_.erase(si);
   }
 }
@@ -800,82 +830,135 @@ std::vector<Resources> Scheduler::claimant_shapes(const std::vector<std::string>
   // The executor shapes of sessions waiting for slots that a cut for
   // `beneficiaries` (consumer paths or session ids; empty: anyone) serves.
   std::vector<Resources> shapes;
-  for (int si : unplaced_) {
-    const Session& c = sessions_[static_cast<std::size_t>(si)];
-    bool match = beneficiaries.empty();
-    for (const std::string& b : beneficiaries) {
-      if (b.empty()) continue;
-      if (b.front() == '/') {
-        const std::string& path = tree_.node(c.consumer).path;
-        match = match || b == "/" || path == b || path.rfind(b + "/", 0) == 0;
-      } else {
-        match = match || c.spec.id == b;
+  for (const auto& g : unplaced_.groups()) {
+    for (int si : g.members) {
+      if (beneficiaries.empty() || claims(sessions_[static_cast<std::size_t>(si)], beneficiaries)) {
+        shapes.push_back(g.shape);
+        break;
       }
     }
-    if (!match) continue;
-    if (std::find(shapes.begin(), shapes.end(), shape_of(c)) == shapes.end()) shapes.push_back(shape_of(c));
   }
   return shapes;
 }
 
 void Scheduler::place_grants() {
   if (unplaced_.empty()) return;
-  std::vector<int> order(unplaced_.begin(), unplaced_.end());
-  // Sessions an owner on their path is short for go first: room that frees
-  // up is theirs before anyone else's.
-  std::unordered_map<int, bool> owner_short;
-  for (int si : order) owner_short[si] = owner_with_room(sessions_[static_cast<std::size_t>(si)]) >= 0;
-  std::sort(order.begin(), order.end(), [&](int a, int b) {
-    const Session& x = sessions_[static_cast<std::size_t>(a)];
-    const Session& y = sessions_[static_cast<std::size_t>(b)];
-    const bool ox = owner_short[a];
-    const bool oy = owner_short[b];
-    if (ox != oy) return ox;
+  // Only where room for a shape appeared since the last try, or for sessions
+  // whose wait just began: the rest would fail as they did.
+  std::vector<std::pair<bool, int>> keyed;  // (not owner-short, session)
+  for (auto& group : unplaced_.groups()) {
+    if (group.members.empty()) continue;
+    const bool room_moved = hosts_.room_epoch(group.shape) != group.tried_epoch;
+    for (int si : group.members)
+      if (room_moved || unplaced_.fresh(si)) keyed.emplace_back(false, si);
+  }
+  if (keyed.empty()) return;
+  // Sessions an owner on their path is short for go first, whatever their
+  // shape: room that frees up is theirs before anyone else's.
+  for (auto& k : keyed) k.first = owner_with_room(sessions_[static_cast<std::size_t>(k.second)]) < 0;
+  std::sort(keyed.begin(), keyed.end(), [&](const auto& a, const auto& b) {
+    if (a.first != b.first) return !a.first;
+    const Session& x = sessions_[static_cast<std::size_t>(a.second)];
+    const Session& y = sessions_[static_cast<std::size_t>(b.second)];
     if (grant_rank(x.spec.sla) != grant_rank(y.spec.sla)) return grant_rank(x.spec.sla) < grant_rank(y.spec.sla);
     if (x.spec.priority != y.spec.priority) return x.spec.priority > y.spec.priority;
     return x.seq < y.seq;
   });
-  for (int si : order) {
+  // Room on its way: slots under revocation, by host (built when needed).
+  std::map<int, Resources> coming;
+  bool coming_built = false;
+  auto room_on_its_way = [&](const Resources& shape) {
+    if (!coming_built) {
+      for (const auto& [id, r] : revocations_)
+        coming[r.host] += shape_of(sessions_[static_cast<std::size_t>(r.session)]) * r.slots;
+      coming_built = true;
+    }
+    for (const auto& [h, r] : coming)
+      if (hosts_.host(h).schedulable() && shape.fits_in(hosts_.host(h).free() + r)) return true;
+    return false;
+  };
+  for (const auto& [not_short, si] : keyed) {
     Session& s = sessions_[static_cast<std::size_t>(si)];
-    // Against effective holdings: slots leaving a drained host are replaced
-    // before they go (make before break).
-    std::int64_t need = s.target - s.effective();
-    if (need <= 0) {
+    if (place_session(s)) {
       unplaced_.erase(si);
-      continue;
+    } else if (not_short && hosts_.total_room(shape_of(s)) == 0 && !room_on_its_way(shape_of(s))) {
+      // A borrower whose executors fit nowhere, nor will after the
+      // revocations under way: its claim is room nobody can use. It waits for
+      // room of its shape without asking.
+      block(si);
     }
-    const Resources shape = shape_of(s);
-    need = std::min(need, path_room(s, false));
-    // Hosts where it already runs first, most slots first: slots join
-    // executors that exist instead of starting new ones.
-    std::vector<std::pair<std::int64_t, int>> mine;
-    for (const Placement& p : s.placements) mine.emplace_back(-p.slots, p.host);
-    std::sort(mine.begin(), mine.end());
-    // Room being made on a host for one waiting owner's session is not for
-    // anyone else's target.
-    auto skip = [&](int h) { return promised_elsewhere(s, h, /*made_for_one=*/true); };
-    for (auto [neg, h] : mine) {
-      if (need == 0) break;
-      if (skip(h)) continue;
-      const std::int64_t n = std::min(need, hosts_.room_for(h, shape));
-      if (n > 0) {
-        grant(s, h, n);
-        need -= n;
-      }
+  }
+  for (auto& group : unplaced_.groups()) group.tried_epoch = hosts_.room_epoch(group.shape);
+}
+
+void Scheduler::block(int si) {
+  Session& s = sessions_[static_cast<std::size_t>(si)];
+  if (s.blocked) return;
+  s.blocked = true;
+  std::size_t g = 0;
+  while (g < blocked_.size() && !(blocked_[g].shape == shape_of(s))) ++g;
+  if (g == blocked_.size()) blocked_.push_back(BlockedGroup{shape_of(s), {}, hosts_.room_epoch(shape_of(s))});
+  blocked_[g].queue.push_back(si);
+  note_session(si);
+}
+
+void Scheduler::unblock_where_room_appeared() {
+  for (BlockedGroup& g : blocked_) {
+    if (g.queue.empty()) continue;
+    const std::uint64_t epoch = hosts_.room_epoch(g.shape);
+    if (epoch == g.epoch) continue;
+    g.epoch = epoch;
+    // As many as the room can take, longest blocked first; the rest wait.
+    std::int64_t room = hosts_.total_room(g.shape);
+    while (room > 0 && !g.queue.empty()) {
+      const int si = g.queue.front();
+      g.queue.pop_front();
+      Session& s = sessions_[static_cast<std::size_t>(si)];
+      if (!s.live || !s.blocked) continue;
+      s.blocked = false;
+      note_session(si);
+      --room;
     }
-    while (need > 0) {
-      const int h = hosts_.find_fit(shape, config_.placement, skip);
-      if (h < 0) break;
-      const std::int64_t room = hosts_.room_for(h, shape);
-      std::int64_t n = std::min(need, room);
-      if (config_.placement == PlacementPolicy::kSpread) n = std::min(need, std::max<std::int64_t>(1, room / 2));
-      grant(s, h, n);
-      need -= n;
-    }
-    if (s.target <= s.effective()) unplaced_.erase(si);
   }
 }
 
+bool Scheduler::place_session(Session& s) {
+  // Against effective holdings: slots leaving a drained host are replaced
+  // before they go (make before break).
+  std::int64_t need = std::min(s.target - s.effective(), path_room(s, false));
+  if (need <= 0) return s.target <= s.effective();
+  const Resources shape = shape_of(s);
+  // Room being made on a host for one waiting owner's session is not for
+  // anyone else's target.
+  auto skip = [&](int h) { return !promises_.empty() && promised_elsewhere(s, h, /*made_for_one=*/true); };
+  // Hosts where it already runs first, most slots first: slots join
+  // executors that exist instead of starting new ones.
+  std::vector<std::pair<std::int64_t, int>> mine;
+  for (const Placement& p : s.placements) mine.emplace_back(-p.slots, p.host);
+  std::sort(mine.begin(), mine.end());
+  for (auto [neg, h] : mine) {
+    if (need == 0) break;
+    if (skip(h)) continue;
+    const std::int64_t n = std::min(need, hosts_.room_for(h, shape));
+    if (n > 0) {
+      grant(s, h, n);
+      need -= n;
+    }
+  }
+  while (need > 0) {
+    const int h = hosts_.find_fit(shape, config_.placement, skip);
+    if (h < 0) break;
+    const std::int64_t room = hosts_.room_for(h, shape);
+    std::int64_t n = std::min(need, room);
+    if (config_.placement == PlacementPolicy::kSpread) n = std::min(need, std::max<std::int64_t>(1, room / 2));
+    // Executors out of proportion with the host go one at a time, each to
+    // the host left most balanced, so they do not strand its other kinds.
+    if (!hosts_.proportional(h, shape)) n = 1;
+    grant(s, h, n);
+    need -= n;
+  }
+  return s.target <= s.effective();
+}
 
 void Scheduler::forget_promise(int host, std::uint64_t id) {
   auto it = promises_.find(host);
@@ -930,6 +1013,19 @@ void Scheduler::reclaim_for_placement() {
   // (the free room is scattered) takes borrowers' slots on the one host
   // where that makes room for an executor of its shape.
   if (unplaced_.empty()) return;
+  // Who to look at: in groups whose shape fits nowhere now, the members
+  // whose wait just began, or all of them when revocations changed since the
+  // last look (room on its way may have come or gone).
+  std::vector<int> waiting;
+  for (auto& group : unplaced_.groups()) {
+    if (group.members.empty()) continue;
+    if (hosts_.find_fit(group.shape, config_.placement) >= 0) continue;  // it fits somewhere: not fragmentation
+    const bool changed = group.tried_reclaim != revocation_epoch_;
+    for (int si : group.members)
+      if (changed || unplaced_.fresh(si)) waiting.push_back(si);
+    group.tried_reclaim = revocation_epoch_;
+  }
+  if (waiting.empty()) return;
   std::set<std::uint64_t> helped;
   // Room already on its way: slots under revocation, by host.
   std::map<int, Resources> coming;
@@ -938,12 +1034,11 @@ void Scheduler::reclaim_for_placement() {
     coming[r.host] += shape_of(sessions_[static_cast<std::size_t>(r.session)]) * r.slots;
   }
   int budget = 8;  // a few per pass: it is rare, and each costs a scan
-  for (int si : std::vector<int>(unplaced_.begin(), unplaced_.end())) {
+  for (int si : waiting) {
     if (budget == 0) break;
     Session& s = sessions_[static_cast<std::size_t>(si)];
     if (!s.live || s.target <= s.effective() || s.revoking > 0 || helped.count(s.seq) != 0) continue;
     const Resources shape = shape_of(s);
-    if (hosts_.find_fit(shape, config_.placement) >= 0) continue;  // it fits somewhere: not fragmentation
     const int owner = owner_with_room(s);
     if (owner < 0) continue;
     // Executors of its shape that revocations in flight make room for.
@@ -1024,6 +1119,7 @@ void Scheduler::reclaim_for_placement() {
       Revocation& r = revoke_at(y, y.placements[key.second], n, Reason::kOwnership, beneficiary, {beneficiary, s.spec.id});
       r.for_session = si;
       r.for_seq = s.seq;
+      sticky_.insert(r.id);
     }
     helped.insert(s.seq);
   }
@@ -1035,59 +1131,84 @@ void Scheduler::fill_idle() {
   // fit elsewhere) goes to the hungry, least-served consumer first.
   FracResources budget =
       (FracResources(hosts_.free_total()) - nodes_[static_cast<std::size_t>(ConsumerTree::kRoot)].reserved_idle).clamped();
-  std::vector<int> cands;
-  // Room on a host where slots are being revoked is kept for whoever the
-  // revocation is for; and a session giving slots up gets none back.
-  for (int si : hungry_) {
-    const Session& s = sessions_[static_cast<std::size_t>(si)];
-    if (s.effective() < s.target || s.want <= s.effective() || s.revoking > 0) continue;
-    if (FracResources(shape_of(s)).fits_in(budget)) cands.push_back(si);
-  }
-  if (cands.empty()) return;
   auto level = [&](const Session& s) {
     const NodeState& st = nodes_[static_cast<std::size_t>(s.consumer)];
     const ConsumerPlan& plan = plans_[static_cast<std::size_t>(s.consumer)];
     const FracResources above = (FracResources(st.hold) - FracResources(plan.owned)).clamped();
     return norm_.of(above) / plan.share;
   };
-  bool progress = true;
-  while (progress) {
-    progress = false;
-    std::sort(cands.begin(), cands.end(), [&](int a, int b) {
-      const Session& x = sessions_[static_cast<std::size_t>(a)];
-      const Session& y = sessions_[static_cast<std::size_t>(b)];
-      const double lx = level(x);
-      const double ly = level(y);
-      if (lx != ly) return lx < ly;
-      if (grant_rank(x.spec.sla) != grant_rank(y.spec.sla)) return grant_rank(x.spec.sla) < grant_rank(y.spec.sla);
-      if (x.spec.priority != y.spec.priority) return x.spec.priority > y.spec.priority;
-      return x.seq < y.seq;
-    });
-    for (int si : cands) {
-      Session& s = sessions_[static_cast<std::size_t>(si)];
-      const Resources shape = shape_of(s);
-      if (s.effective() >= s.want || !FracResources(shape).fits_in(budget) || path_room(s, true) < 1) continue;
-      int h = -1;
-      auto skip = [&](int host) { return promised_elsewhere(s, host); };
-      for (const Placement& p : s.placements) {
-        if (!skip(p.host) && hosts_.room_for(p.host, shape) > 0) {
-          h = p.host;
-          break;
-        }
-      }
-      if (h < 0) h = hosts_.find_fit(shape, config_.placement, skip);
-      if (h < 0) continue;
-      grant(s, h, 1);
-      s.target = s.effective();
-      budget -= FracResources(shape);
-      progress = true;
-      break;  // re-sort: the level of this consumer rose
+  struct Cand {
+    double level;
+    int rank;
+    int priority;
+    std::uint64_t seq;
+    int session;
+    // For a min-heap on (level, rank, -priority, seq).
+    bool operator<(const Cand& o) const {
+      if (level != o.level) return level > o.level;
+      if (rank != o.rank) return rank > o.rank;
+      if (priority != o.priority) return priority < o.priority;
+      return seq > o.seq;
+    }
+  };
+  std::priority_queue<Cand> heap;
+  std::vector<int> seen;
+  // Less capacity kept idle for reservations is more for everyone.
+  const FracResources reserved = nodes_[static_cast<std::size_t>(ConsumerTree::kRoot)].reserved_idle;
+  const bool less_reserved = !last_fill_reserved_.fits_in(reserved);
+  last_fill_reserved_ = reserved;
+  for (auto& group : hungry_.groups()) {
+    if (group.members.empty()) continue;
+    // Only shapes that fit somewhere now, and only where that room is new or
+    // the session's hunger is.
+    const std::uint64_t epoch = hosts_.room_epoch(group.shape);
+    const bool moved = epoch != group.tried_epoch || less_reserved;
+    group.tried_epoch = epoch;
+    if (!FracResources(group.shape).fits_in(budget) || hosts_.find_fit(group.shape, config_.placement) < 0) continue;
+    for (int si : group.members) {
+      if (!moved && !hungry_.fresh(si)) continue;
+      const Session& s = sessions_[static_cast<std::size_t>(si)];
+      seen.push_back(si);
+      // Room on a host where slots are being revoked is kept for whoever the
+      // revocation is for; and a session giving slots up gets none back.
+      if (s.effective() < s.target || s.want <= s.effective() || s.revoking > 0) continue;
+      heap.push(Cand{level(s), grant_rank(s.spec.sla), s.spec.priority, s.seq, si});
     }
   }
-  for (int si : cands) {
+  while (!heap.empty()) {
+    Cand c = heap.top();
+    heap.pop();
+    Session& s = sessions_[static_cast<std::size_t>(c.session)];
+    // Levels go stale as siblings are served: look again before granting.
+    const double now_level = level(s);
+    if (now_level > c.level + 1e-12) {
+      c.level = now_level;
+      heap.push(c);
+      continue;
+    }
+    const Resources shape = shape_of(s);
+    if (s.effective() >= s.want || !FracResources(shape).fits_in(budget) || path_room(s, true) < 1) continue;
+    auto skip = [&](int host) { return !promises_.empty() && promised_elsewhere(s, host); };
+    int h = -1;
+    for (const Placement& p : s.placements) {
+      if (!skip(p.host) && hosts_.room_for(p.host, shape) > 0) {
+        h = p.host;
+        break;
+      }
+    }
+    if (h < 0) h = hosts_.find_fit(shape, config_.placement, skip);
+    if (h < 0) continue;
+    grant(s, h, 1);
+    s.target = s.effective();
+    budget -= FracResources(shape);
+    c.level = level(s);
+    heap.push(c);
+  }
+  for (int si : seen) {
     const Session& s = sessions_[static_cast<std::size_t>(si)];
     if (s.want <= s.target) hungry_.erase(si);
   }
+  for (auto& group : hungry_.groups()) group.tried_epoch = hosts_.room_epoch(group.shape);
 }
 
 // --- mechanism ----------------------------------------------------------------
@@ -1196,9 +1317,10 @@ Revocation& Scheduler::revoke_at(Session& s, Placement& p, std::int64_t n, Reaso
   r.claimants = claimants;
   by_deadline_.insert({r.deadline, r.id});
   promises_[r.host].push_back(r.id);
+  ++revocation_epoch_;
   // Taken below its own target (room made for someone on this host): it
   // may find room elsewhere.
-  if (s.target > s.effective()) unplaced_.insert(r.session);
+  if (s.target > s.effective()) unplaced_.insert(r.session, shape_of(s));
   s.revocations.push_back(r.id);
   emit(DecisionKind::kRevoke, s, p.host, n, reason, beneficiary, r.deadline, r.id);
   return revocations_.emplace(r.id, r).first->second;
@@ -1233,10 +1355,12 @@ void Scheduler::cancel_revocation(std::uint64_t id, std::int64_t n) {
   r.slots -= n;
   add_hold(s.consumer, shape_of(s) * n);
   emit(DecisionKind::kRevokeCancel, s, r.host, n, r.reason, r.beneficiary, r.deadline, id);
+  ++revocation_epoch_;
   if (r.slots == 0) {
     by_deadline_.erase({r.deadline, id});
     std::erase(s.revocations, id);
     forget_promise(r.host, id);
+    sticky_.erase(id);
     revocations_.erase(id);
   }
 }
@@ -1275,6 +1399,8 @@ void Scheduler::reclaim(std::uint64_t id) {
   by_deadline_.erase({r.deadline, id});
   revocations_.erase(it);
   forget_promise(r.host, id);
+  sticky_.erase(id);
+  ++revocation_epoch_;
   Session& s = sessions_[static_cast<std::size_t>(r.session)];
   std::erase(s.revocations, id);
   Placement* p = placement_on(s, r.host);
@@ -1286,16 +1412,29 @@ void Scheduler::reclaim(std::uint64_t id) {
   hosts_.unuse(r.host, shape_of(s) * r.slots);
   emit(DecisionKind::kReclaim, s, r.host, r.slots, r.reason, r.beneficiary, r.deadline, id);
   drop_empty_placements(s);
-  // Room made on this host for one waiting session goes to it at once,
-  // before anyone else's placement can take it.
+  // The room goes to whoever it was taken for, at once, before anyone
+  // else's placement can take it.
+  auto serve = [&](int fi) {
+    Session& f = sessions_[static_cast<std::size_t>(fi)];
+    if (!f.live || f.target <= f.effective()) return;
+    const std::int64_t n =
+        std::min({f.target - f.effective(), hosts_.room_for(r.host, shape_of(f)), path_room(f, false)});
+    if (n > 0) grant(f, r.host, n);
+    if (f.target <= f.effective()) unplaced_.erase(fi);
+  };
   if (r.for_session >= 0) {
-    Session& f = sessions_[static_cast<std::size_t>(r.for_session)];
-    if (f.live && f.seq == r.for_seq && f.target > f.effective()) {
-      const std::int64_t n =
-          std::min({f.target - f.effective(), hosts_.room_for(r.host, shape_of(f)), path_room(f, false)});
-      if (n > 0) grant(f, r.host, n);
-      if (f.target <= f.effective()) unplaced_.erase(r.for_session);
+    if (sessions_[static_cast<std::size_t>(r.for_session)].seq == r.for_seq) serve(r.for_session);
+  } else if (!r.claimants.empty() && r.reason != Reason::kDrain) {
+    std::vector<int> waiting;
+    for (const auto& g : unplaced_.groups()) {
+      if (!g.shape.fits_in(hosts_.host(r.host).free())) continue;
+      for (int si : g.members)
+        if (claims(sessions_[static_cast<std::size_t>(si)], r.claimants)) waiting.push_back(si);
     }
+    std::sort(waiting.begin(), waiting.end(), [&](int a, int b) {
+      return sessions_[static_cast<std::size_t>(a)].seq < sessions_[static_cast<std::size_t>(b)].seq;
+    });
+    for (int fi : waiting) serve(fi);
   }
 }
 
@@ -1315,18 +1454,6 @@ std::vector<const Session*> Scheduler::sessions() const {
   return out;
 }
 
-Resources Scheduler::consumer_held(int node) const {
-  Resources sum;
-  for (const Session& s : sessions_) {
-    if (!s.live) continue;
-    for (int n = s.consumer; n >= 0; n = tree_.node(n).parent) {
-      if (n == node) {
-        sum += shape_of(s) * s.held;
-        break;
-      }
-    }
-  }
-  return sum;
-}
+Resources Scheduler::consumer_held(int node) const { return nodes_[static_cast<std::size_t>(node)].held_all; }
 
 }  // namespace sched::core

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -23,6 +24,7 @@
 #include "core/session_split.hpp"
 #include "core/share_policy.hpp"
 #include "core/sla.hpp"
+#include "core/waiting_set.hpp"
 
 namespace sched::core {
 
@@ -157,6 +159,10 @@ class Scheduler {
   void split_leaf(int leaf, const FracResources& allocatable);
   void apply_targets();
   void place_grants();
+  void block(int session);
+  void unblock_where_room_appeared();
+  // Grants what it can of the session's target; true when it is all placed.
+  bool place_session(Session& s);
   void reclaim_for_placement();
   void fill_idle();
 
@@ -228,8 +234,18 @@ class Scheduler {
   std::vector<std::uint8_t> session_dirty_;
   std::vector<int> dirty_nodes_;
   std::vector<int> changed_sessions_;  // targets recomputed this pass
-  std::set<int> unplaced_;             // target above what is placed
-  std::set<int> hungry_;               // want above target
+  WaitingSet unplaced_;                // target above what is placed
+  WaitingSet hungry_;                  // want above target
+  std::set<std::uint64_t> sticky_;     // revocations made for one waiting session
+  // Blocked sessions by shape, in the order they are to be let back in.
+  struct BlockedGroup {
+    Resources shape;
+    std::deque<int> queue;
+    std::uint64_t epoch = 0;  // room epoch when last looked at
+  };
+  std::vector<BlockedGroup> blocked_;
+  std::uint64_t revocation_epoch_ = 1; // moves whenever revocations come or go
+  FracResources last_fill_reserved_;   // reserved idle capacity when the fill last ran
   std::vector<int> drain_pending_;     // hosts whose slots still need revoking
   Decisions pending_;                  // made between passes (lost hosts, ended sessions)
   std::unordered_map<int, std::vector<std::uint64_t>> promises_;  // host -> revocations there

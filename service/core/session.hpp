@@ -62,6 +62,9 @@ struct Session {
   Reason reason = Reason::kNone;
   std::string beneficiary;
   std::optional<TimeMs> idle_since;  // interactive: when demand fell below holdings
+  // Its executors fit on no host: it asks for no more than it holds until
+  // room for its shape appears (the share math splits usable room only).
+  bool blocked = false;
 
   std::int64_t effective() const { return held - revoking; }
 };

@@ -260,7 +260,11 @@ void check_owners_served(core::Scheduler& s, const std::string& when, std::int64
 void check_converges(Harness& h, const std::string& when) {
   for (int round = 0; round < 3; ++round) {
     h.s().mark_all_dirty();
-    h.settle();
+    auto d = h.settle();
+    if (std::getenv("PROPERTY_TRACE")) {
+      std::fprintf(stderr, "--- converge round %d\n", round);
+      for (const auto& x : d) std::fprintf(stderr, "  %s\n", x.to_string().c_str());
+    }
   }
   h.s().mark_all_dirty();
   core::Decisions d = h.s().schedule();
