@@ -33,14 +33,10 @@ class [[nodiscard]] Status {
   static Status invalid_argument(std::string m) { return {StatusCode::kInvalidArgument, std::move(m)}; }
   static Status not_found(std::string m) { return {StatusCode::kNotFound, std::move(m)}; }
   static Status already_exists(std::string m) { return {StatusCode::kAlreadyExists, std::move(m)}; }
-  static Status failed_precondition(std::string m) {
-    return {StatusCode::kFailedPrecondition, std::move(m)};
-  }
+  static Status failed_precondition(std::string m) { return {StatusCode::kFailedPrecondition, std::move(m)}; }
   static Status permission_denied(std::string m) { return {StatusCode::kPermissionDenied, std::move(m)}; }
   static Status unauthenticated(std::string m) { return {StatusCode::kUnauthenticated, std::move(m)}; }
-  static Status resource_exhausted(std::string m) {
-    return {StatusCode::kResourceExhausted, std::move(m)};
-  }
+  static Status resource_exhausted(std::string m) { return {StatusCode::kResourceExhausted, std::move(m)}; }
   static Status unavailable(std::string m) { return {StatusCode::kUnavailable, std::move(m)}; }
   static Status internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
 
@@ -66,8 +62,8 @@ class [[nodiscard]] Status {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}              // NOLINT(google-explicit-constructor)
-  Result(Status status) : v_(std::move(status)) {        // NOLINT(google-explicit-constructor)
+  Result(T value) : v_(std::move(value)) {}        // NOLINT(google-explicit-constructor)
+  Result(Status status) : v_(std::move(status)) {  // NOLINT(google-explicit-constructor)
     assert(!std::get<Status>(v_).is_ok() && "a Result built from a Status must carry an error");
   }
 
@@ -93,8 +89,8 @@ class [[nodiscard]] Result {
 }  // namespace sched
 
 // Returns early from the enclosing function when `expr` is not OK.
-#define SCHED_RETURN_IF_ERROR(expr)          \
-  do {                                        \
-    ::sched::Status _st = (expr);             \
-    if (!_st.is_ok()) return _st;             \
+#define SCHED_RETURN_IF_ERROR(expr) \
+  do {                              \
+    ::sched::Status _st = (expr);   \
+    if (!_st.is_ok()) return _st;   \
   } while (0)

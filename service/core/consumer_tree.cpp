@@ -163,7 +163,8 @@ Result<ConsumerTree> ConsumerTree::build(const TreeSpec& spec, const Resources& 
     n.base = *base;
     for (const auto& w : cs.windows) {
       auto wp = resolve_plan(w.plan, slot);
-      if (!wp) return wp.status().with_context(where(path, w.line > 0 ? w.line : cs.line) + " window " + w.window.to_string());
+      if (!wp)
+        return wp.status().with_context(where(path, w.line > 0 ? w.line : cs.line) + " window " + w.window.to_string());
       n.windows.push_back({w.window, *wp, w.line});
       t.has_windows_ = true;
     }
@@ -195,7 +196,8 @@ Result<ConsumerTree> ConsumerTree::build(const TreeSpec& spec, const Resources& 
       static const char* kDays[] = {"Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"};
       char buf[64];
       std::snprintf(buf, sizeof buf, " on %s at %02lld:%02lld", kDays[rel / kDayMs],
-                    static_cast<long long>((rel % kDayMs) / 3'600'000), static_cast<long long>((rel % 3'600'000) / 60'000));
+                    static_cast<long long>((rel % kDayMs) / 3'600'000),
+                    static_cast<long long>((rel % 3'600'000) / 60'000));
       when = buf;
     }
     for (std::size_t i = 1; i < t.nodes_.size(); ++i) {
@@ -289,8 +291,10 @@ std::string ConsumerTree::describe(const Resources& in) const {
   Resources r = in;
   bool any = false;
   for (std::size_t k = 0; k < kMaxResourceKinds; ++k) {
-    if (r[k] >= kUnlimitedAmount) r[k] = 0;
-    else any = true;
+    if (r[k] >= kUnlimitedAmount)
+      r[k] = 0;
+    else
+      any = true;
   }
   if (!any) return "unlimited";
   if (!slot_.is_zero()) {

@@ -7,29 +7,46 @@ namespace sched::core {
 
 std::string_view reason_name(Reason r) {
   switch (r) {
-    case Reason::kNone: return "none";
-    case Reason::kOwnership: return "ownership";
-    case Reason::kRebalance: return "rebalance";
-    case Reason::kLimit: return "limit";
-    case Reason::kSlaPriority: return "sla";
-    case Reason::kDrain: return "drain";
-    case Reason::kCapacity: return "capacity";
-    case Reason::kDemand: return "demand";
-    case Reason::kIdle: return "idle";
-    case Reason::kHostLost: return "host-lost";
-    case Reason::kUnregistered: return "unregistered";
+    case Reason::kNone:
+      return "none";
+    case Reason::kOwnership:
+      return "ownership";
+    case Reason::kRebalance:
+      return "rebalance";
+    case Reason::kLimit:
+      return "limit";
+    case Reason::kSlaPriority:
+      return "sla";
+    case Reason::kDrain:
+      return "drain";
+    case Reason::kCapacity:
+      return "capacity";
+    case Reason::kDemand:
+      return "demand";
+    case Reason::kIdle:
+      return "idle";
+    case Reason::kHostLost:
+      return "host-lost";
+    case Reason::kUnregistered:
+      return "unregistered";
   }
   return "none";
 }
 
 std::string_view decision_kind_name(DecisionKind k) {
   switch (k) {
-    case DecisionKind::kGrant: return "grant";
-    case DecisionKind::kRevoke: return "revoke";
-    case DecisionKind::kRevokeCancel: return "revoke-cancel";
-    case DecisionKind::kReclaim: return "reclaim";
-    case DecisionKind::kRelease: return "release";
-    case DecisionKind::kLost: return "lost";
+    case DecisionKind::kGrant:
+      return "grant";
+    case DecisionKind::kRevoke:
+      return "revoke";
+    case DecisionKind::kRevokeCancel:
+      return "revoke-cancel";
+    case DecisionKind::kReclaim:
+      return "reclaim";
+    case DecisionKind::kRelease:
+      return "release";
+    case DecisionKind::kLost:
+      return "lost";
   }
   return "grant";
 }

@@ -9,7 +9,9 @@ Result<PlacementPolicy> parse_placement_policy(std::string_view name) {
   return Status::invalid_argument("unknown placement policy '" + std::string(name) + "' (expected pack or spread)");
 }
 
-std::string_view placement_policy_name(PlacementPolicy p) { return p == PlacementPolicy::kPack ? "pack" : "spread"; }
+std::string_view placement_policy_name(PlacementPolicy p) {
+  return p == PlacementPolicy::kPack ? "pack" : "spread";
+}
 
 Result<int> HostPool::add(const HostSpec& spec) {
   if (spec.name.empty()) return Status::invalid_argument("host name is empty");
@@ -138,9 +140,13 @@ void HostPool::reindex(int i) {
   }
 }
 
-std::uint64_t HostPool::room_epoch(const Resources& shape) { return index_for(shape).epoch; }
+std::uint64_t HostPool::room_epoch(const Resources& shape) {
+  return index_for(shape).epoch;
+}
 
-std::int64_t HostPool::total_room(const Resources& shape) { return index_for(shape).total; }
+std::int64_t HostPool::total_room(const Resources& shape) {
+  return index_for(shape).total;
+}
 
 bool HostPool::proportional(int i, const Resources& shape) const {
   const Resources& cap = hosts_[static_cast<std::size_t>(i)].capacity;

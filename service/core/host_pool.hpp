@@ -85,7 +85,7 @@ class HostPool {
   // the fewest, spread the most). Executor shapes are few; each has one.
   struct ShapeIndex {
     Resources shape;
-    std::vector<std::int64_t> room;                  // per host
+    std::vector<std::int64_t> room;  // per host
     // (class, room >= 1, host): class 1 for hosts with kinds the shape does
     // not use (gpus, extras), so they are taken for it last.
     std::set<std::tuple<int, std::int64_t, int>> by_room;

@@ -71,15 +71,24 @@ Result<std::int64_t> parse_quantity(ResourceKind kind, std::string_view text) {
   if (kind == kMemory) {
     constexpr double kMiB = 1.0;
     double scale = 0;
-    if (suffix.empty()) scale = kMiB;
-    else if (suffix == "Ki" || suffix == "k" || suffix == "K" || suffix == "kb" || suffix == "KB") scale = 1.0 / 1024;
-    else if (suffix == "Mi" || suffix == "m" || suffix == "mb" || suffix == "MB") scale = 1;
-    else if (suffix == "Gi" || suffix == "g" || suffix == "gb" || suffix == "GB") scale = 1024;
-    else if (suffix == "Ti" || suffix == "t" || suffix == "tb" || suffix == "TB") scale = 1024.0 * 1024;
-    else if (suffix == "Pi") scale = 1024.0 * 1024 * 1024;
-    else if (suffix == "M") scale = 1e6 / (1024.0 * 1024);
-    else if (suffix == "G") scale = 1e9 / (1024.0 * 1024);
-    else if (suffix == "T") scale = 1e12 / (1024.0 * 1024);
+    if (suffix.empty())
+      scale = kMiB;
+    else if (suffix == "Ki" || suffix == "k" || suffix == "K" || suffix == "kb" || suffix == "KB")
+      scale = 1.0 / 1024;
+    else if (suffix == "Mi" || suffix == "m" || suffix == "mb" || suffix == "MB")
+      scale = 1;
+    else if (suffix == "Gi" || suffix == "g" || suffix == "gb" || suffix == "GB")
+      scale = 1024;
+    else if (suffix == "Ti" || suffix == "t" || suffix == "tb" || suffix == "TB")
+      scale = 1024.0 * 1024;
+    else if (suffix == "Pi")
+      scale = 1024.0 * 1024 * 1024;
+    else if (suffix == "M")
+      scale = 1e6 / (1024.0 * 1024);
+    else if (suffix == "G")
+      scale = 1e9 / (1024.0 * 1024);
+    else if (suffix == "T")
+      scale = 1e12 / (1024.0 * 1024);
     else
       return Status::invalid_argument("'" + std::string(text) +
                                       "': unknown memory unit (use Ki, Mi, Gi, Ti, k, m, g, t or M, G, T)");
@@ -119,21 +128,29 @@ Result<std::int64_t> parse_duration_ms(std::string_view text) {
     double n = 0;
     std::string_view suffix;
     Status st = split_number(rest, &n, &suffix);
-    if (!st.is_ok()) return Status::invalid_argument("'" + std::string(text) + "' is not a duration (e.g. 30s, 5m, 1h30m)");
+    if (!st.is_ok())
+      return Status::invalid_argument("'" + std::string(text) + "' is not a duration (e.g. 30s, 5m, 1h30m)");
     // The unit runs up to the next digit.
     std::size_t ulen = 0;
     while (ulen < suffix.size() && std::isalpha(static_cast<unsigned char>(suffix[ulen]))) ++ulen;
     const std::string_view unit = suffix.substr(0, ulen);
     double scale = 0;
     if (unit.empty() && !first) {
-      return Status::invalid_argument("'" + std::string(text) + "': every number after the first needs a unit (ms, s, m, h, d)");
+      return Status::invalid_argument("'" + std::string(text) +
+                                      "': every number after the first needs a unit (ms, s, m, h, d)");
     }
-    if (unit.empty() && first && ulen == suffix.size()) scale = 1000;  // plain seconds
-    else if (unit == "ms") scale = 1;
-    else if (unit == "s") scale = 1000;
-    else if (unit == "m" || unit == "min") scale = 60'000;
-    else if (unit == "h") scale = 3'600'000;
-    else if (unit == "d") scale = 86'400'000;
+    if (unit.empty() && first && ulen == suffix.size())
+      scale = 1000;  // plain seconds
+    else if (unit == "ms")
+      scale = 1;
+    else if (unit == "s")
+      scale = 1000;
+    else if (unit == "m" || unit == "min")
+      scale = 60'000;
+    else if (unit == "h")
+      scale = 3'600'000;
+    else if (unit == "d")
+      scale = 86'400'000;
     else
       return Status::invalid_argument("'" + std::string(text) + "': unknown duration unit '" + std::string(unit) +
                                       "' (use ms, s, m, h, d)");

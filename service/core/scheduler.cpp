@@ -5,8 +5,8 @@
 #include "core/scheduler.hpp"
 
 #include <algorithm>
-#include <queue>
 #include <cassert>
+#include <queue>
 
 namespace sched::core {
 namespace {
@@ -65,11 +65,9 @@ Status Scheduler::remove_host(std::string_view name) {
     p->revoking -= it->second.slots;
     s.revoking -= it->second.slots;
     add_hold(s.consumer, shape_of(s) * it->second.slots);  // counted back, lost just below
-    by_deadline_.erase({it->second.deadline, it->first});
-    std::erase(s.revocations, it->first);
-    forget_promise(h, it->first);
-    sticky_.erase(it->first);
-    it = revocations_.erase(it);
+    const std::uint64_t id = it->first;
+    ++it;
+    drop_revocation(id);
   }
   for (auto& s : sessions_) {
     if (!s.live) continue;
@@ -81,16 +79,7 @@ Status Scheduler::remove_host(std::string_view name) {
     add_hold(s.consumer, shape_of(s) * -n);
     p->slots = 0;
     drop_empty_placements(s);
-    Decision d;
-    d.kind = DecisionKind::kLost;
-    d.session = s.spec.id;
-    d.consumer = tree_.node(s.consumer).path;
-    d.host = std::string(name);
-    d.slots = n;
-    d.amount = shape_of(s) * n;
-    d.at = now_;
-    d.reason = Reason::kHostLost;
-    pending_.push_back(std::move(d));
+    emit(DecisionKind::kLost, s, h, n, Reason::kHostLost, std::string(), kNever, 0, &pending_);
     note_session(static_cast<int>(&s - sessions_.data()));
   }
   SCHED_RETURN_IF_ERROR(hosts_.remove(name));
@@ -112,30 +101,8 @@ Status Scheduler::drain_host(std::string_view name, bool drain) {
     for (const auto& [id, r] : revocations_)
       if (r.host == *hi && r.reason == Reason::kDrain) ids.push_back(id);
     for (std::uint64_t id : ids) {
-      Revocation& r = revocations_.at(id);
-      Session& s = sessions_[static_cast<std::size_t>(r.session)];
-      Placement* p = placement_on(s, r.host);
-      p->revoking -= r.slots;
-      s.revoking -= r.slots;
-      add_hold(s.consumer, shape_of(s) * r.slots);
-      Decision d;
-      d.kind = DecisionKind::kRevokeCancel;
-      d.session = s.spec.id;
-      d.consumer = tree_.node(s.consumer).path;
-      d.host = std::string(name);
-      d.slots = r.slots;
-      d.amount = shape_of(s) * r.slots;
-      d.at = now_;
-      d.deadline = r.deadline;
-      d.reason = Reason::kDrain;
-      d.revocation_id = id;
-      pending_.push_back(std::move(d));
-      by_deadline_.erase({r.deadline, id});
-      std::erase(s.revocations, id);
-      forget_promise(r.host, id);
-      sticky_.erase(id);
-      revocations_.erase(id);
-      note_session(r.session);
+      note_session(revocations_.at(id).session);
+      cancel_revocation(id, revocations_.at(id).slots, &pending_);
     }
   }
   refresh_norm();
@@ -186,7 +153,8 @@ Status Scheduler::set_tree(const TreeSpec& spec, bool check_capacity) {
     s.consumer = node;
     nodes_[static_cast<std::size_t>(node)].sessions.push_back(si);
     add_hold(node, shape_of(s) * s.effective());
-    for (int n = node; n >= 0; n = tree_.node(n).parent) nodes_[static_cast<std::size_t>(n)].held_all += shape_of(s) * s.held;
+    for (int n = node; n >= 0; n = tree_.node(n).parent)
+      nodes_[static_cast<std::size_t>(n)].held_all += shape_of(s) * s.held;
   }
   plans_ = tree_.plans_at(clock_->now_ms(), config_.utc_offset_min);
   plans_until_ = tree_.has_windows() ? tree_.next_plan_change(clock_->now_ms(), config_.utc_offset_min) : kNever;
@@ -200,7 +168,8 @@ Status Scheduler::set_tree(const TreeSpec& spec, bool check_capacity) {
 
 Status Scheduler::register_session(const SessionSpec& spec) {
   if (spec.id.empty()) return Status::invalid_argument("session id is empty");
-  if (session_by_id_.count(spec.id) != 0) return Status::already_exists("session " + spec.id + " is already registered");
+  if (session_by_id_.count(spec.id) != 0)
+    return Status::already_exists("session " + spec.id + " is already registered");
   auto node = tree_.find(spec.consumer);
   if (!node) return node.status();
   if (*node == ConsumerTree::kRoot || !tree_.node(*node).is_leaf()) {
@@ -271,28 +240,11 @@ Status Scheduler::unregister_session(std::string_view id) {
   Session& s = sessions_[static_cast<std::size_t>(idx)];
   now_ = clock_->now_ms();
   // Outstanding revocations end with the session; every slot goes back now.
-  for (std::uint64_t rid : std::vector<std::uint64_t>(s.revocations)) {
-    auto r = revocations_.find(rid);
-    if (r == revocations_.end()) continue;
-    by_deadline_.erase({r->second.deadline, rid});
-    forget_promise(r->second.host, rid);
-    sticky_.erase(rid);
-    revocations_.erase(r);
-  }
-  s.revocations.clear();
+  for (std::uint64_t rid : std::vector<std::uint64_t>(s.revocations)) drop_revocation(rid);
   for (Placement& p : s.placements) {
     if (p.slots == 0) continue;
     hosts_.unuse(p.host, shape_of(s) * p.slots);
-    Decision d;
-    d.kind = DecisionKind::kRelease;
-    d.session = s.spec.id;
-    d.consumer = tree_.node(s.consumer).path;
-    d.host = hosts_.host(p.host).name;
-    d.slots = p.slots;
-    d.amount = shape_of(s) * p.slots;
-    d.at = now_;
-    d.reason = Reason::kUnregistered;
-    pending_.push_back(std::move(d));
+    emit(DecisionKind::kRelease, s, p.host, p.slots, Reason::kUnregistered, std::string(), kNever, 0, &pending_);
   }
   add_hold(s.consumer, shape_of(s) * -s.effective());
   change_held(s, -s.held);
@@ -339,25 +291,8 @@ Status Scheduler::release_slots(std::string_view id, std::string_view host, std:
     change_held(s, -n);
     hosts_.unuse(*hi, shape_of(s) * n);
     left -= n;
-    Decision d;
-    d.kind = DecisionKind::kReclaim;
-    d.session = s.spec.id;
-    d.consumer = tree_.node(s.consumer).path;
-    d.host = std::string(host);
-    d.slots = n;
-    d.amount = shape_of(s) * n;
-    d.at = now_;
-    d.reason = r->second.reason;
-    d.beneficiary = r->second.beneficiary;
-    d.revocation_id = rid;
-    pending_.push_back(std::move(d));
-    if (r->second.slots == 0) {
-      by_deadline_.erase({r->second.deadline, rid});
-      std::erase(s.revocations, rid);
-      forget_promise(r->second.host, rid);
-      sticky_.erase(rid);
-      revocations_.erase(r);
-    }
+    emit(DecisionKind::kReclaim, s, *hi, n, r->second.reason, r->second.beneficiary, kNever, rid, &pending_);
+    if (r->second.slots == 0) drop_revocation(rid);
   }
   if (left > 0) {
     if (p->slots - p->revoking < left) return Status::internal("placement bookkeeping out of step");
@@ -365,16 +300,7 @@ Status Scheduler::release_slots(std::string_view id, std::string_view host, std:
     change_held(s, -left);
     hosts_.unuse(*hi, shape_of(s) * left);
     add_hold(s.consumer, shape_of(s) * -left);
-    Decision d;
-    d.kind = DecisionKind::kRelease;
-    d.session = s.spec.id;
-    d.consumer = tree_.node(s.consumer).path;
-    d.host = std::string(host);
-    d.slots = left;
-    d.amount = shape_of(s) * left;
-    d.at = now_;
-    d.reason = Reason::kDemand;
-    pending_.push_back(std::move(d));
+    emit(DecisionKind::kRelease, s, *hi, left, Reason::kDemand, std::string(), kNever, 0, &pending_);
   }
   drop_empty_placements(s);
   note_session(it->second);
@@ -712,10 +638,9 @@ void Scheduler::distribute(int node, const FracResources& capacity) {
       cs.beneficiary = st.beneficiary;
     } else {
       cs.reason = sh.cut_reason;
-      cs.beneficiary = inherited ? st.beneficiary
-                       : sh.beneficiary >= 0
-                           ? tree_.node(tn.children[static_cast<std::size_t>(sh.beneficiary)]).path
-                           : std::string();
+      cs.beneficiary = inherited             ? st.beneficiary
+                       : sh.beneficiary >= 0 ? tree_.node(tn.children[static_cast<std::size_t>(sh.beneficiary)]).path
+                                             : std::string();
     }
     if (inherited) cs.claimants = st.claimants;
     cs.claimants.insert(cs.claimants.end(), gaining.begin(), gaining.end());
@@ -821,8 +746,10 @@ void Scheduler::apply_targets() {
     } else if (s.target > eff && s.revoking > 0) {
       cancel_revocations(s, s.target - eff);
     }
-    if (s.target > s.effective()) unplaced_.insert(si, shape_of(s));
-    else unplaced_.erase(si);
+    if (s.target > s.effective())
+      unplaced_.insert(si, shape_of(s));
+    else
+      unplaced_.erase(si);
   }
 }
 
@@ -960,6 +887,18 @@ bool Scheduler::place_session(Session& s) {
   return s.target <= s.effective();
 }
 
+void Scheduler::drop_revocation(std::uint64_t id) {
+  auto it = revocations_.find(id);
+  if (it == revocations_.end()) return;
+  const Revocation& r = it->second;
+  by_deadline_.erase({r.deadline, id});
+  std::erase(sessions_[static_cast<std::size_t>(r.session)].revocations, id);
+  forget_promise(r.host, id);
+  sticky_.erase(id);
+  ++revocation_epoch_;
+  revocations_.erase(it);
+}
+
 void Scheduler::forget_promise(int host, std::uint64_t id) {
   auto it = promises_.find(host);
   if (it == promises_.end()) return;
@@ -1002,7 +941,8 @@ int Scheduler::owner_with_room(const Session& s) const {
   const Resources shape = shape_of(s);
   for (int n = s.consumer; n > 0; n = tree_.node(n).parent) {
     const NodeState& st = nodes_[static_cast<std::size_t>(n)];
-    const FracResources g = FracResources::min(st.demand + st.reserved_idle, FracResources(plans_[static_cast<std::size_t>(n)].owned));
+    const FracResources g =
+        FracResources::min(st.demand + st.reserved_idle, FracResources(plans_[static_cast<std::size_t>(n)].owned));
     if ((FracResources(st.hold + shape) + st.reserved_idle).fits_in(g, kEps)) return n;
   }
   return -1;
@@ -1059,18 +999,21 @@ void Scheduler::reclaim_for_placement() {
       const Session& y = sessions_[yi];
       if (!y.live || y.effective() <= y.pinned || is_under(y.consumer, owner)) continue;
       int branch = y.consumer;
-      while (tree_.node(branch).parent >= 0 && !is_under(owner, tree_.node(branch).parent)) branch = tree_.node(branch).parent;
+      while (tree_.node(branch).parent >= 0 && !is_under(owner, tree_.node(branch).parent))
+        branch = tree_.node(branch).parent;
       const NodeState& bs = nodes_[static_cast<std::size_t>(branch)];
-      const FracResources g = FracResources::min(bs.demand + bs.reserved_idle, FracResources(plans_[static_cast<std::size_t>(branch)].owned));
+      const FracResources g = FracResources::min(bs.demand + bs.reserved_idle,
+                                                 FracResources(plans_[static_cast<std::size_t>(branch)].owned));
       if ((FracResources(bs.hold) + bs.reserved_idle).fits_in(g, kEps)) continue;  // not borrowing
       for (std::size_t pi = 0; pi < y.placements.size(); ++pi) {
         const Placement& p = y.placements[pi];
-        if (p.slots > p.revoking && hosts_.host(p.host).schedulable()) by_host[p.host].push_back({static_cast<int>(yi), pi});
+        if (p.slots > p.revoking && hosts_.host(p.host).schedulable())
+          by_host[p.host].push_back({static_cast<int>(yi), pi});
       }
     }
     // One executor at a time, on the host that needs the fewest slots taken
     // for it, until the session has room for all it is short of.
-    std::map<int, Resources> room;  // free room as planned so far
+    std::map<int, Resources> room;                              // free room as planned so far
     std::map<std::pair<int, std::size_t>, std::int64_t> taken;  // (session, placement) -> slots
     const std::string& beneficiary = tree_.node(owner).path;
     for (; short_by > 0; --short_by) {
@@ -1116,7 +1059,8 @@ void Scheduler::reclaim_for_placement() {
     for (const auto& [key, n] : taken) {
       if (n == 0) continue;
       Session& y = sessions_[static_cast<std::size_t>(key.first)];
-      Revocation& r = revoke_at(y, y.placements[key.second], n, Reason::kOwnership, beneficiary, {beneficiary, s.spec.id});
+      Revocation& r =
+          revoke_at(y, y.placements[key.second], n, Reason::kOwnership, beneficiary, {beneficiary, s.spec.id});
       r.for_session = si;
       r.for_seq = s.seq;
       sticky_.insert(r.id);
@@ -1130,7 +1074,8 @@ void Scheduler::fill_idle() {
   // Free capacity nobody's target claimed (rounding, shapes that did not
   // fit elsewhere) goes to the hungry, least-served consumer first.
   FracResources budget =
-      (FracResources(hosts_.free_total()) - nodes_[static_cast<std::size_t>(ConsumerTree::kRoot)].reserved_idle).clamped();
+      (FracResources(hosts_.free_total()) - nodes_[static_cast<std::size_t>(ConsumerTree::kRoot)].reserved_idle)
+          .clamped();
   auto level = [&](const Session& s) {
     const NodeState& st = nodes_[static_cast<std::size_t>(s.consumer)];
     const ConsumerPlan& plan = plans_[static_cast<std::size_t>(s.consumer)];
@@ -1224,7 +1169,7 @@ void Scheduler::drop_empty_placements(Session& s) {
 }
 
 void Scheduler::emit(DecisionKind kind, const Session& s, int host, std::int64_t slots, Reason reason,
-                     const std::string& beneficiary, TimeMs deadline, std::uint64_t revocation) {
+                     const std::string& beneficiary, TimeMs deadline, std::uint64_t revocation, Decisions* to) {
   Decision d;
   d.kind = kind;
   d.session = s.spec.id;
@@ -1237,7 +1182,7 @@ void Scheduler::emit(DecisionKind kind, const Session& s, int host, std::int64_t
   d.reason = reason;
   d.beneficiary = beneficiary;
   d.revocation_id = revocation;
-  out_.push_back(std::move(d));
+  (to != nullptr ? *to : out_).push_back(std::move(d));
 }
 
 void Scheduler::grant(Session& s, int host, std::int64_t slots) {
@@ -1276,7 +1221,8 @@ void Scheduler::revoke(Session& s, std::int64_t slots, Reason reason, const std:
   for (std::size_t i : order) {
     if (left == 0) break;
     Placement& p = s.placements[i];
-    if (reason == Reason::kDrain && prefer_hosts != nullptr && !(*prefer_hosts)[static_cast<std::size_t>(p.host)]) continue;
+    if (reason == Reason::kDrain && prefer_hosts != nullptr && !(*prefer_hosts)[static_cast<std::size_t>(p.host)])
+      continue;
     std::int64_t n = std::min(left, p.slots - p.revoking);
     if (n <= 0) continue;
     if (useful_for != nullptr) {
@@ -1335,7 +1281,8 @@ void Scheduler::cancel_revocations(Session& s, std::int64_t slots) {
     if (r.reason != Reason::kDrain && r.for_session < 0) ids.push_back(id);
   }
   std::sort(ids.begin(), ids.end(), [&](std::uint64_t a, std::uint64_t b) {
-    return revocations_.at(a).deadline > revocations_.at(b).deadline || (revocations_.at(a).deadline == revocations_.at(b).deadline && a > b);
+    return revocations_.at(a).deadline > revocations_.at(b).deadline ||
+           (revocations_.at(a).deadline == revocations_.at(b).deadline && a > b);
   });
   std::int64_t left = slots;
   for (std::uint64_t id : ids) {
@@ -1346,7 +1293,7 @@ void Scheduler::cancel_revocations(Session& s, std::int64_t slots) {
   }
 }
 
-void Scheduler::cancel_revocation(std::uint64_t id, std::int64_t n) {
+void Scheduler::cancel_revocation(std::uint64_t id, std::int64_t n, Decisions* to) {
   Revocation& r = revocations_.at(id);
   Session& s = sessions_[static_cast<std::size_t>(r.session)];
   Placement* p = placement_on(s, r.host);
@@ -1354,15 +1301,9 @@ void Scheduler::cancel_revocation(std::uint64_t id, std::int64_t n) {
   s.revoking -= n;
   r.slots -= n;
   add_hold(s.consumer, shape_of(s) * n);
-  emit(DecisionKind::kRevokeCancel, s, r.host, n, r.reason, r.beneficiary, r.deadline, id);
+  emit(DecisionKind::kRevokeCancel, s, r.host, n, r.reason, r.beneficiary, r.deadline, id, to);
   ++revocation_epoch_;
-  if (r.slots == 0) {
-    by_deadline_.erase({r.deadline, id});
-    std::erase(s.revocations, id);
-    forget_promise(r.host, id);
-    sticky_.erase(id);
-    revocations_.erase(id);
-  }
+  if (r.slots == 0) drop_revocation(id);
 }
 
 void Scheduler::release(Session& s, std::int64_t slots, Reason reason) {
@@ -1396,13 +1337,8 @@ void Scheduler::reclaim(std::uint64_t id) {
   auto it = revocations_.find(id);
   if (it == revocations_.end()) return;
   const Revocation r = it->second;
-  by_deadline_.erase({r.deadline, id});
-  revocations_.erase(it);
-  forget_promise(r.host, id);
-  sticky_.erase(id);
-  ++revocation_epoch_;
+  drop_revocation(id);
   Session& s = sessions_[static_cast<std::size_t>(r.session)];
-  std::erase(s.revocations, id);
   Placement* p = placement_on(s, r.host);
   assert(p != nullptr);
   p->slots -= r.slots;
@@ -1454,6 +1390,8 @@ std::vector<const Session*> Scheduler::sessions() const {
   return out;
 }
 
-Resources Scheduler::consumer_held(int node) const { return nodes_[static_cast<std::size_t>(node)].held_all; }
+Resources Scheduler::consumer_held(int node) const {
+  return nodes_[static_cast<std::size_t>(node)].held_all;
+}
 
 }  // namespace sched::core

@@ -137,9 +137,9 @@ class Scheduler {
     bool dirty = true;    // the policy must look at it again
     bool queued = false;  // in dirty_nodes_, awaiting aggregation
     Reason reason = Reason::kNone;
-    std::string beneficiary;               // shown in decisions
-    std::vector<std::string> claimants;    // every consumer a cut here serves
-    std::vector<int> sessions;  // leaves only
+    std::string beneficiary;             // shown in decisions
+    std::vector<std::string> claimants;  // every consumer a cut here serves
+    std::vector<int> sessions;           // leaves only
   };
 
   Scheduler(const SchedulerConfig& config, const Clock* clock, std::unique_ptr<SharePolicy> policy);
@@ -185,7 +185,9 @@ class Scheduler {
   // made for one waiting session count).
   bool promised_elsewhere(const Session& s, int host, bool made_for_one = false) const;
   bool claims(const Session& s, const std::vector<std::string>& claimants) const;
-  void cancel_revocation(std::uint64_t id, std::int64_t slots);
+  void cancel_revocation(std::uint64_t id, std::int64_t slots, Decisions* to = nullptr);
+  // Forgets a revocation everywhere it is indexed (no decision, no slots).
+  void drop_revocation(std::uint64_t id);
   // The lowest consumer on `s`'s path that owns room for one more of its
   // executors it does not hold, or -1.
   int owner_with_room(const Session& s) const;
@@ -194,8 +196,10 @@ class Scheduler {
   void reclaim(std::uint64_t revocation_id);
   Placement* placement_on(Session& s, int host);
   void drop_empty_placements(Session& s);
+  // Records a decision (into `to`, default: this pass's decisions).
   void emit(DecisionKind kind, const Session& s, int host, std::int64_t slots, Reason reason,
-            const std::string& beneficiary, TimeMs deadline = kNever, std::uint64_t revocation = 0);
+            const std::string& beneficiary, TimeMs deadline = kNever, std::uint64_t revocation = 0,
+            Decisions* to = nullptr);
   // Slots of its shape the session may still get before some consumer on
   // its path hits its limit (or, not borrowing, its owned amount).
   // With `keep_reserved`, capacity reserved for other consumers on the way
@@ -244,15 +248,15 @@ class Scheduler {
     std::uint64_t epoch = 0;  // room epoch when last looked at
   };
   std::vector<BlockedGroup> blocked_;
-  std::uint64_t revocation_epoch_ = 1; // moves whenever revocations come or go
-  FracResources last_fill_reserved_;   // reserved idle capacity when the fill last ran
-  std::vector<int> drain_pending_;     // hosts whose slots still need revoking
-  Decisions pending_;                  // made between passes (lost hosts, ended sessions)
+  std::uint64_t revocation_epoch_ = 1;                            // moves whenever revocations come or go
+  FracResources last_fill_reserved_;                              // reserved idle capacity when the fill last ran
+  std::vector<int> drain_pending_;                                // hosts whose slots still need revoking
+  Decisions pending_;                                             // made between passes (lost hosts, ended sessions)
   std::unordered_map<int, std::vector<std::uint64_t>> promises_;  // host -> revocations there
 
   int nonuniform_sessions_ = 0;  // sessions whose shape is not whole slots
-  bool plans_whole_ = true;       // every plan amount is whole slots
-  bool uniform_ = true;           // both: shares are split in whole slots
+  bool plans_whole_ = true;      // every plan amount is whole slots
+  bool uniform_ = true;          // both: shares are split in whole slots
 
   TimeMs now_ = 0;
   TimeMs last_full_pass_ = 0;

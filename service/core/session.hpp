@@ -20,8 +20,8 @@ struct SessionSpec {
   std::string id;
   std::string consumer;  // a leaf path, "/bank/risk/alice"
   SlaClass sla = SlaClass::kBatch;
-  int priority = 0;      // higher first, inside one consumer
-  Resources shape;       // one slot; zero means the scheduler's slot
+  int priority = 0;         // higher first, inside one consumer
+  Resources shape;          // one slot; zero means the scheduler's slot
   std::int64_t demand = 0;  // slots it could use now (pending + running tasks)
   std::int64_t min = 0;     // floor it keeps; guaranteed for streaming
   std::int64_t max = kUnlimitedSlots;
@@ -47,7 +47,7 @@ struct Placement {
 
 struct Session {
   SessionSpec spec;
-  int consumer = -1;  // leaf node index
+  int consumer = -1;      // leaf node index
   std::uint64_t seq = 0;  // registration order: a stable tie-break
   TimeMs start = 0;
   bool live = false;

@@ -59,7 +59,8 @@ void SessionSplitter::split(const FracResources& allocatable, const DominantShar
 
   order_.resize(n);
   for (std::size_t i = 0; i < n; ++i) order_[i] = i;
-  std::sort(order_.begin(), order_.end(), [&](std::size_t a, std::size_t b) { return victim_before(claims[a], claims[b]); });
+  std::sort(order_.begin(), order_.end(),
+            [&](std::size_t a, std::size_t b) { return victim_before(claims[a], claims[b]); });
 
   // 1. Too much kept (the leaf lost capacity, or a streaming minimum needs
   //    room): cut kept slots, most preemptable session first. A rebalance
@@ -106,7 +107,8 @@ void SessionSplitter::split(const FracResources& allocatable, const DominantShar
 
   // 2. Free slots in grant order; sessions of one class and priority share
   //    alike, each rising from what it already has.
-  std::sort(order_.begin(), order_.end(), [&](std::size_t a, std::size_t b) { return grant_before(claims[a], claims[b]); });
+  std::sort(order_.begin(), order_.end(),
+            [&](std::size_t a, std::size_t b) { return grant_before(claims[a], claims[b]); });
   std::size_t g = 0;
   while (g < n) {
     group_.clear();
@@ -184,7 +186,8 @@ void SessionSplitter::split(const FracResources& allocatable, const DominantShar
 
   for (std::size_t i = 0; i < n; ++i) {
     SessionClaim& c = claims[i];
-    if (c.target < c.hold && c.reason == Reason::kNone) c.reason = inherited != Reason::kNone ? inherited : Reason::kCapacity;
+    if (c.target < c.hold && c.reason == Reason::kNone)
+      c.reason = inherited != Reason::kNone ? inherited : Reason::kCapacity;
   }
 }
 

@@ -20,7 +20,7 @@ namespace sched::core {
 // batch before streaming before interactive, lower priority first, youngest
 // first. kNoVictim when the subtree holds nothing preemptable.
 struct VictimKey {
-  int rank = 3;          // victim_rank of the SLA class; 3 = nothing to take
+  int rank = 3;  // victim_rank of the SLA class; 3 = nothing to take
   int priority = 0;
   TimeMs minus_start = 0;  // -start time: the youngest sorts first
   int session = -1;
@@ -45,7 +45,7 @@ struct ChildShare {
   VictimKey victim;
   Resources unit;  // its smallest executor shape: pool shares come in whole ones (zero: no rounding)
   // Outputs.
-  FracResources target;  // what it should hold (reserved idle included)
+  FracResources target;               // what it should hold (reserved idle included)
   Reason cut_reason = Reason::kNone;  // set when target < hold
   int beneficiary = -1;               // the sibling the cut is for, if any
 };

@@ -5,9 +5,12 @@ namespace sched::core {
 
 std::string_view sla_name(SlaClass c) {
   switch (c) {
-    case SlaClass::kInteractive: return "interactive";
-    case SlaClass::kStreaming: return "streaming";
-    case SlaClass::kBatch: return "batch";
+    case SlaClass::kInteractive:
+      return "interactive";
+    case SlaClass::kStreaming:
+      return "streaming";
+    case SlaClass::kBatch:
+      return "batch";
   }
   return "batch";
 }

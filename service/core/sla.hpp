@@ -20,9 +20,13 @@ std::string_view sla_name(SlaClass c);
 Result<SlaClass> parse_sla(std::string_view name);
 
 // Grant order: interactive sessions are served first, batch last.
-inline int grant_rank(SlaClass c) { return static_cast<int>(c); }
+inline int grant_rank(SlaClass c) {
+  return static_cast<int>(c);
+}
 // Victim order: batch is preempted first, interactive last.
-inline int victim_rank(SlaClass c) { return 2 - static_cast<int>(c); }
+inline int victim_rank(SlaClass c) {
+  return 2 - static_cast<int>(c);
+}
 
 // Inside one consumer, a session of class `claimant` may take slots from a
 // session of class `victim` once the grace period runs out: interactive from

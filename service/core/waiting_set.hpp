@@ -18,7 +18,7 @@ class WaitingSet {
  public:
   struct Group {
     Resources shape;
-    std::set<int> members;         // session indices
+    std::set<int> members;            // session indices
     std::uint64_t tried_epoch = 0;    // the host pool's room epoch when last placed
     std::uint64_t tried_reclaim = 0;  // the revocation epoch when last reclaimed for
   };

@@ -38,7 +38,7 @@ void WaterFill::fill(const FracResources& pool_in, const DominantShare& norm, st
     for (std::size_t j = 0; j < items_.size(); ++j) {
       const Item& it = items_[j];
       if (!it.active) continue;
-      events_.emplace_back(it.level0, static_cast<int>(j) + 1);                       // starts
+      events_.emplace_back(it.level0, static_cast<int>(j) + 1);                            // starts
       events_.emplace_back(it.level0 + it.max_add / it.weight, -static_cast<int>(j) - 1);  // stops
     }
     std::sort(events_.begin(), events_.end());
@@ -53,8 +53,10 @@ void WaterFill::fill(const FracResources& pool_in, const DominantShare& norm, st
       while (e < events_.size() && events_[e].first <= level + kEps) {
         const int code = events_[e].second;
         const Item& it = items_[static_cast<std::size_t>(std::abs(code) - 1)];
-        if (code > 0) slope += it.unit * it.weight;
-        else slope -= it.unit * it.weight;
+        if (code > 0)
+          slope += it.unit * it.weight;
+        else
+          slope -= it.unit * it.weight;
         ++e;
       }
       if (e == events_.size()) break;

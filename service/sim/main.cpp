@@ -27,8 +27,10 @@ int main(int argc, char** argv) {
   std::string path;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
-    if (a == "--timeline") timeline = true;
-    else if (a == "--decisions") decisions = true;
+    if (a == "--timeline")
+      timeline = true;
+    else if (a == "--decisions")
+      decisions = true;
     else if (a == "-h" || a == "--help") {
       usage(std::cout);
       return 0;

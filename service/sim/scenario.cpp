@@ -32,7 +32,9 @@ struct Ctx {
   }
 };
 
-int line_of(const YAML::Node& n) { return n.IsDefined() && n.Mark().line >= 0 ? n.Mark().line + 1 : 0; }
+int line_of(const YAML::Node& n) {
+  return n.IsDefined() && n.Mark().line >= 0 ? n.Mark().line + 1 : 0;
+}
 
 std::string scalar_text(const YAML::Node& n) {
   if (n.IsScalar()) return "'" + n.Scalar() + "'";
@@ -113,7 +115,8 @@ Result<Resources> read_vector(const Ctx& ctx, const YAML::Node& n, std::uint32_t
     const std::string key = kv.first.as<std::string>();
     auto kind = core::ResourceKinds::find_or_add(key);
     if (!kind) return (ctx / key).error(kv.first, kind.status().message());
-    if (!kv.second.IsScalar()) return (ctx / key).error(kv.second, "expected a quantity, got " + scalar_text(kv.second));
+    if (!kv.second.IsScalar())
+      return (ctx / key).error(kv.second, "expected a quantity, got " + scalar_text(kv.second));
     auto q = core::parse_quantity(*kind, kv.second.Scalar());
     if (!q) return (ctx / key).error(kv.second, q.status().message());
     r[*kind] = *q;
@@ -156,7 +159,9 @@ Result<core::GraceByClass> read_grace(const Ctx& ctx, const YAML::Node& n) {
       continue;
     }
     auto c = core::parse_sla(key);
-    if (!c) return (ctx / key).error(kv.first, "unknown SLA class '" + key + "' (expected interactive, streaming, batch or default)");
+    if (!c)
+      return (ctx / key).error(kv.first,
+                               "unknown SLA class '" + key + "' (expected interactive, streaming, batch or default)");
     g.per_class[static_cast<std::size_t>(*c)] = *d;
   }
   return g;
@@ -169,8 +174,8 @@ Status read_plan_fields(const Ctx& ctx, const YAML::Node& n, core::PlanSpec* pla
     if (*v <= 0) return (ctx / "share").error(n["share"], "must be a positive number, got " + n["share"].Scalar());
     plan->share = *v;
   }
-  for (auto [key, field] : {std::pair{"owned", &plan->owned}, std::pair{"limit", &plan->limit},
-                            std::pair{"reserved", &plan->reserved}}) {
+  for (auto [key, field] :
+       {std::pair{"owned", &plan->owned}, std::pair{"limit", &plan->limit}, std::pair{"reserved", &plan->reserved}}) {
     if (!n[key]) continue;
     auto a = read_amount(ctx / key, n[key]);
     if (!a) return a.status();
@@ -282,7 +287,8 @@ Result<std::vector<core::HostSpec>> read_hosts(const Ctx& ctx, const YAML::Node&
     const std::string prefix = name.empty() ? "host" : name;
     for (std::int64_t k = 0; k < count; ++k) {
       core::HostSpec spec;
-      spec.name = has_count ? prefix + "-" + std::to_string(k + 1) : (name.empty() ? "host-" + std::to_string(i + 1) : name);
+      spec.name =
+          has_count ? prefix + "-" + std::to_string(k + 1) : (name.empty() ? "host-" + std::to_string(i + 1) : name);
       spec.capacity = *cap;
       if (!names->insert(spec.name).second) return hc.error(h, "duplicate host name '" + spec.name + "'");
       out.push_back(std::move(spec));
@@ -292,7 +298,8 @@ Result<std::vector<core::HostSpec>> read_hosts(const Ctx& ctx, const YAML::Node&
 }
 
 Result<SessionChange> read_session(const Ctx& ctx, const YAML::Node& n) {
-  SCHED_RETURN_IF_ERROR(check_keys(ctx, n, {"id", "consumer", "sla", "priority", "demand", "min", "max", "shape", "end"}));
+  SCHED_RETURN_IF_ERROR(
+      check_keys(ctx, n, {"id", "consumer", "sla", "priority", "demand", "min", "max", "shape", "end"}));
   SessionChange c;
   c.line = line_of(n);
   if (!n["id"]) return ctx.error(n, "missing field 'id'");
@@ -352,8 +359,9 @@ Result<std::vector<std::string>> read_names(const Ctx& ctx, const YAML::Node& n)
 }
 
 Result<Step> read_step(const Ctx& ctx, const YAML::Node& n, std::set<std::string>* host_names) {
-  SCHED_RETURN_IF_ERROR(check_keys(ctx, n, {"label", "advance", "at", "demand", "sessions", "add_hosts", "remove_hosts",
-                                            "drain", "undrain", "consumers"}));
+  SCHED_RETURN_IF_ERROR(check_keys(
+      ctx, n,
+      {"label", "advance", "at", "demand", "sessions", "add_hosts", "remove_hosts", "drain", "undrain", "consumers"}));
   Step s;
   s.line = line_of(n);
   if (n["label"]) {
@@ -398,8 +406,8 @@ Result<Step> read_step(const Ctx& ctx, const YAML::Node& n, std::set<std::string
     if (!h) return h.status();
     s.add_hosts = std::move(*h);
   }
-  for (auto [key, field] : {std::pair{"remove_hosts", &s.remove_hosts}, std::pair{"drain", &s.drain},
-                            std::pair{"undrain", &s.undrain}}) {
+  for (auto [key, field] :
+       {std::pair{"remove_hosts", &s.remove_hosts}, std::pair{"drain", &s.drain}, std::pair{"undrain", &s.undrain}}) {
     if (!n[key]) continue;
     auto names = read_names(ctx / key, n[key]);
     if (!names) return names.status();
@@ -416,8 +424,9 @@ Result<Step> read_step(const Ctx& ctx, const YAML::Node& n, std::set<std::string
 Result<Scenario> parse_root(const YAML::Node& root, const std::string& source) {
   const Ctx ctx{&source, ""};
   if (!root.IsDefined() || root.IsNull()) return ctx.error(root, "the scenario is empty");
-  SCHED_RETURN_IF_ERROR(check_keys(ctx, root, {"capacity", "hosts", "slot", "grace", "rebalance", "policy", "placement",
-                                               "idle_timeout", "start", "report", "consumers", "steps"}));
+  SCHED_RETURN_IF_ERROR(check_keys(ctx, root,
+                                   {"capacity", "hosts", "slot", "grace", "rebalance", "policy", "placement",
+                                    "idle_timeout", "start", "report", "consumers", "steps"}));
   Scenario sc;
   sc.source = source;
   if (root["slot"]) {
@@ -537,7 +546,8 @@ Result<Scenario> parse_scenario(const std::string& text, const std::string& sour
     return parse_root(root, source);
   } catch (const YAML::Exception& e) {
     const int line = e.mark.line >= 0 ? e.mark.line + 1 : 0;
-    return Status::invalid_argument(source + (line > 0 ? ":" + std::to_string(line) : "") + ": not valid YAML: " + e.msg);
+    return Status::invalid_argument(source + (line > 0 ? ":" + std::to_string(line) : "") +
+                                    ": not valid YAML: " + e.msg);
   }
 }
 

@@ -34,8 +34,8 @@ struct SessionChange {
 struct Step {
   int line = 0;
   std::string label;
-  std::optional<core::TimeMs> advance;      // move the clock forward first
-  std::optional<std::int64_t> at_time_of_day;  // or to the next such time of day (s)
+  std::optional<core::TimeMs> advance;                       // move the clock forward first
+  std::optional<std::int64_t> at_time_of_day;                // or to the next such time of day (s)
   std::vector<std::pair<std::string, std::int64_t>> demand;  // consumer path -> slots
   std::vector<SessionChange> sessions;
   std::vector<core::HostSpec> add_hosts;

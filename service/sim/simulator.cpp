@@ -13,7 +13,9 @@ namespace {
 
 constexpr core::TimeMs kDayMs = 86'400'000;
 
-double seconds(core::TimeMs ms) { return static_cast<double>(ms) / 1000.0; }
+double seconds(core::TimeMs ms) {
+  return static_cast<double>(ms) / 1000.0;
+}
 
 // Numbers print as integers when whole, else with up to three decimals.
 nlohmann::ordered_json number(double v) {
@@ -42,7 +44,8 @@ Status Simulator::advance_to(core::TimeMs t, core::Decisions* out) {
   while (scheduler_->next_wakeup() <= t) {
     clock_.set(std::max(clock_.now_ms(), scheduler_->next_wakeup()));
     for (auto& d : scheduler_->schedule()) out->push_back(std::move(d));
-    if (++passes > kMaxSettlePasses) return Status::internal("time did not advance past " + std::to_string(clock_.now_ms()));
+    if (++passes > kMaxSettlePasses)
+      return Status::internal("time did not advance past " + std::to_string(clock_.now_ms()));
   }
   clock_.set(t);
   return Status::ok();
@@ -122,8 +125,7 @@ Status Simulator::apply(const Step& s, int index) {
       if (Status st = sch.register_session(spec); !st.is_ok()) return st.with_context(ctx);
     } else {
       const core::Session* cur = sch.find_session(c.id);
-      if (c.consumer && sch.tree().find(*c.consumer).is_ok() &&
-          *sch.tree().find(*c.consumer) != cur->consumer) {
+      if (c.consumer && sch.tree().find(*c.consumer).is_ok() && *sch.tree().find(*c.consumer) != cur->consumer) {
         return Status::invalid_argument(ctx + ": session '" + c.id + "' cannot move to another consumer");
       }
       if (c.sla && *c.sla != cur->spec.sla) {
@@ -263,8 +265,10 @@ nlohmann::ordered_json Simulator::report_json(int index, const Step& s, const co
     e["at_s"] = number(seconds(k.at - scenario_.start));
     e["deadline_s"] = number(seconds(v.second - scenario_.start));
     const auto& hs = hosts_of[k];
-    if (hs.size() == 1) e["host"] = hs.front();
-    else e["hosts"] = hs.size();
+    if (hs.size() == 1)
+      e["host"] = hs.front();
+    else
+      e["hosts"] = hs.size();
     list.push_back(e);
   }
   j["preempted"] = list;

@@ -147,7 +147,7 @@ TEST(ConsumerTreeTest, VectorLimitCapsOnlyTheKindsItNames) {
   a.plan.limit = AmountSpec::of_vector(Resources::of(kCpu, 4000));
   spec.consumers.push_back(a);
   const ConsumerTree t = Build(spec);
-  const ConsumerPlan& pa = t.plans_at(kMonday, 0)[static_cast<std::size_t>(Find(t, "/A"))];
+  const ConsumerPlan pa = t.plans_at(kMonday, 0)[static_cast<std::size_t>(Find(t, "/A"))];
   EXPECT_EQ(pa.limit[kCpu], 4000);
   EXPECT_EQ(pa.limit[kMemory], kUnlimitedAmount);
   EXPECT_EQ(pa.limit[kGpu], kUnlimitedAmount);

@@ -50,7 +50,8 @@ core::ConsumerSpec random_consumer(Gen& g, const std::string& name, int depth, d
   const double owned = g.chance(0.75) ? std::floor(owned_budget * g.uniform(0, 100) / 100.0) : 0;
   c.plan.owned = core::AmountSpec::of_slots(owned);
   if (g.chance(0.2)) c.plan.limit = core::AmountSpec::of_slots(owned + g.uniform(0, 12));
-  if (g.chance(0.15) && owned > 0) c.plan.reserved = core::AmountSpec::of_slots(std::floor(owned * g.uniform(0, 100) / 100.0));
+  if (g.chance(0.15) && owned > 0)
+    c.plan.reserved = core::AmountSpec::of_slots(std::floor(owned * g.uniform(0, 100) / 100.0));
   if (g.chance(0.1)) c.plan.borrow = false;
   const int kids = depth < 3 && g.chance(0.6) ? g.uniform(1, 4) : 0;
   double left = owned;
@@ -97,15 +98,16 @@ void check_invariants(core::Scheduler& s, const std::string& when) {
   }
   for (std::size_t h = 0; h < hosts.size(); ++h) {
     if (!hosts.host(static_cast<int>(h)).up) continue;
-    ASSERT_EQ(used[h], hosts.host(static_cast<int>(h)).used) << when << " host " << hosts.host(static_cast<int>(h)).name;
+    ASSERT_EQ(used[h], hosts.host(static_cast<int>(h)).used)
+        << when << " host " << hosts.host(static_cast<int>(h)).name;
     ASSERT_TRUE(used[h].fits_in(hosts.host(static_cast<int>(h)).capacity))
         << when << ": host " << hosts.host(static_cast<int>(h)).name << " over capacity: " << used[h].to_string();
   }
   for (std::size_t n = 1; n < s.tree().size(); ++n) {
     const Resources held = s.consumer_held(static_cast<int>(n));
     ASSERT_TRUE(held.fits_in(s.plan(static_cast<int>(n)).limit))
-        << when << ": " << s.tree().node(static_cast<int>(n)).path << " holds " << held.to_string() << " over its limit "
-        << s.plan(static_cast<int>(n)).limit.to_string();
+        << when << ": " << s.tree().node(static_cast<int>(n)).path << " holds " << held.to_string()
+        << " over its limit " << s.plan(static_cast<int>(n)).limit.to_string();
   }
 }
 
@@ -143,9 +145,9 @@ std::string dump(core::Scheduler& s) {
   const auto& t = s.tree();
   for (std::size_t n = 0; n < t.size(); ++n) {
     const auto& p = s.plan(static_cast<int>(n));
-    o << std::string(static_cast<std::size_t>(t.node(static_cast<int>(n)).depth) * 2, ' ') << t.node(static_cast<int>(n)).path
-      << " share=" << p.share << " owned=" << t.describe(p.owned) << " limit=" << t.describe(p.limit)
-      << " reserved=" << t.describe(p.reserved) << (p.borrow ? "" : " no-borrow")
+    o << std::string(static_cast<std::size_t>(t.node(static_cast<int>(n)).depth) * 2, ' ')
+      << t.node(static_cast<int>(n)).path << " share=" << p.share << " owned=" << t.describe(p.owned)
+      << " limit=" << t.describe(p.limit) << " reserved=" << t.describe(p.reserved) << (p.borrow ? "" : " no-borrow")
       << " | demand=" << s.consumer_demand(static_cast<int>(n))[0] / 1000.0
       << " held=" << s.consumer_held(static_cast<int>(n)).to_string()
       << " target=" << s.consumer_target(static_cast<int>(n))[0] / 1000.0 << "\n";
@@ -157,8 +159,8 @@ std::string dump(core::Scheduler& s) {
       << " held=" << x->held << " revoking=" << x->revoking << "\n";
   }
   for (const auto& [id, r] : s.revocations()) {
-    o << "  revocation " << id << " session#" << r.session << " slots=" << r.slots << " deadline=" << r.deadline
-      << " " << core::reason_name(r.reason) << " for " << r.beneficiary << "\n";
+    o << "  revocation " << id << " session#" << r.session << " slots=" << r.slots << " deadline=" << r.deadline << " "
+      << core::reason_name(r.reason) << " for " << r.beneficiary << "\n";
   }
   return o.str();
 }
@@ -175,14 +177,16 @@ void check_work_conserving(core::Scheduler& s, const std::string& when) {
       const auto& plan = s.plan(n);
       // Capacity reserved for other consumers below n is not this session's.
       FracResources after(s.consumer_held(n) + shape);
-      if (n != x->consumer) after += (ri[static_cast<std::size_t>(n)] - ri[static_cast<std::size_t>(x->consumer)]).clamped();
+      if (n != x->consumer)
+        after += (ri[static_cast<std::size_t>(n)] - ri[static_cast<std::size_t>(x->consumer)]).clamped();
       if (!after.fits_in(FracResources(plan.limit)) || (!plan.borrow && !after.fits_in(FracResources(plan.owned)))) {
         blocked = true;
       }
     }
     if (!blocked) {
       bool room = false;
-      for (std::size_t h = 0; h < s.hosts().size() && !room; ++h) room = s.hosts().room_for(static_cast<int>(h), shape) > 0;
+      for (std::size_t h = 0; h < s.hosts().size() && !room; ++h)
+        room = s.hosts().room_for(static_cast<int>(h), shape) > 0;
       blocked = !room;
     }
     ASSERT_TRUE(blocked) << when << ": session " << x->spec.id << " wants " << x->want << " holds " << x->held
@@ -210,7 +214,8 @@ bool reclaim_would_fit(core::Scheduler& s, int n, const Resources& shape) {
     int a = y->consumer;
     while (s.tree().node(a).parent >= 0 && !under(s, n, s.tree().node(a).parent)) a = s.tree().node(a).parent;
     if (s.consumer_held(a).fits_in(s.plan(a).owned)) continue;  // not a borrower
-    for (const auto& p : y->placements) room[static_cast<std::size_t>(p.host)] += y->spec.shape * (p.slots - p.revoking);
+    for (const auto& p : y->placements)
+      room[static_cast<std::size_t>(p.host)] += y->spec.shape * (p.slots - p.revoking);
   }
   for (std::size_t h = 0; h < room.size(); ++h)
     if (s.hosts().host(static_cast<int>(h)).schedulable() && shape.fits_in(room[h])) return true;
@@ -226,7 +231,8 @@ void check_owners_served(core::Scheduler& s, const std::string& when, std::int64
   for (std::size_t n = 1; n < s.tree().size(); ++n) {
     const auto& plan = s.plan(static_cast<int>(n));
     if (plan.owned.is_zero()) continue;
-    const FracResources g = FracResources::min(s.consumer_demand(static_cast<int>(n)) + ri[n], FracResources(plan.owned));
+    const FracResources g =
+        FracResources::min(s.consumer_demand(static_cast<int>(n)) + ri[n], FracResources(plan.owned));
     const FracResources have = FracResources(effective_held(s, static_cast<int>(n))) + ri[n];
     for (const core::Session* x : s.sessions()) {
       if (x->want <= x->effective()) continue;
@@ -238,7 +244,8 @@ void check_owners_served(core::Scheduler& s, const std::string& when, std::int64
       for (int m = x->consumer; m != static_cast<int>(n) && !capped; m = s.tree().node(m).parent) {
         const auto& p = s.plan(m);
         FracResources after(s.consumer_held(m) + x->spec.shape);
-        if (m != x->consumer) after += (ri[static_cast<std::size_t>(m)] - ri[static_cast<std::size_t>(x->consumer)]).clamped();
+        if (m != x->consumer)
+          after += (ri[static_cast<std::size_t>(m)] - ri[static_cast<std::size_t>(x->consumer)]).clamped();
         capped = !after.fits_in(FracResources(p.limit)) || (!p.borrow && !after.fits_in(FracResources(p.owned)));
       }
       if (capped || !(s.consumer_held(static_cast<int>(n)) + x->spec.shape).fits_in(plan.limit)) continue;
@@ -246,11 +253,11 @@ void check_owners_served(core::Scheduler& s, const std::string& when, std::int64
       if (!reclaim_would_fit(s, static_cast<int>(n), x->spec.shape)) continue;  // fragmentation, nothing to take
       const std::int64_t short_by = (g - have).clamped().count_of(x->spec.shape);
       if (short_by <= tolerance_executors) continue;
-      ASSERT_FALSE(true)
-          << "short by " << short_by << " executors: " << when << ": owner " << s.tree().node(static_cast<int>(n)).path << " is guaranteed " << g[0] / 1000.0
-          << " cpu / " << g[1] / 1024.0 << " GiB and holds " << have[0] / 1000.0 << " cpu / " << have[1] / 1024.0
-          << " GiB, yet its session " << x->spec.id << " still waits\n"
-          << dump(s);
+      ASSERT_FALSE(true) << "short by " << short_by << " executors: " << when << ": owner "
+                         << s.tree().node(static_cast<int>(n)).path << " is guaranteed " << g[0] / 1000.0 << " cpu / "
+                         << g[1] / 1024.0 << " GiB and holds " << have[0] / 1000.0 << " cpu / " << have[1] / 1024.0
+                         << " GiB, yet its session " << x->spec.id << " still waits\n"
+                         << dump(s);
     }
   }
 }
@@ -337,7 +344,8 @@ std::string run_random(std::uint32_t seed, const RunOptions& opt) {
       const int what = g.uniform(0, 9);
       if (what <= 2 || w.sessions.empty()) {
         const std::string id = "s" + std::to_string(next_id++);
-        const std::string& leaf = w.leaves[static_cast<std::size_t>(g.uniform(0, static_cast<int>(w.leaves.size()) - 1))];
+        const std::string& leaf =
+            w.leaves[static_cast<std::size_t>(g.uniform(0, static_cast<int>(w.leaves.size()) - 1))];
         const SlaClass cls = static_cast<SlaClass>(g.uniform(0, 2));
         const std::int64_t demand = g.uniform(0, static_cast<int>(capacity));
         const std::int64_t mn = cls == SlaClass::kStreaming ? g.uniform(0, 3) : 0;
@@ -345,7 +353,8 @@ std::string run_random(std::uint32_t seed, const RunOptions& opt) {
         EXPECT_TRUE(h.add(id, leaf, demand, cls, g.uniform(0, 2), mn, shape).is_ok()) << when;
         w.sessions.push_back(id);
       } else if (what <= 8) {
-        const std::string& id = w.sessions[static_cast<std::size_t>(g.uniform(0, static_cast<int>(w.sessions.size()) - 1))];
+        const std::string& id =
+            w.sessions[static_cast<std::size_t>(g.uniform(0, static_cast<int>(w.sessions.size()) - 1))];
         EXPECT_TRUE(h.demand(id, g.uniform(0, static_cast<int>(capacity))).is_ok()) << when;
       } else {
         const std::size_t i = static_cast<std::size_t>(g.uniform(0, static_cast<int>(w.sessions.size()) - 1));
@@ -373,7 +382,9 @@ std::string run_random(std::uint32_t seed, const RunOptions& opt) {
     }
     if (!opt.rebalance) {
       check_owners_served(h.s(), when + " (one grace later)",
-                          opt.heterogeneous ? kHeterogeneousShortfall : opt.multi_kind ? kMultiSizeShortfall : 0);
+                          opt.heterogeneous ? kHeterogeneousShortfall
+                          : opt.multi_kind  ? kMultiSizeShortfall
+                                            : 0);
     }
     if (g.chance(0.3)) continue;  // sometimes change again before settling
     h.settle();
@@ -383,8 +394,10 @@ std::string run_random(std::uint32_t seed, const RunOptions& opt) {
     // exactly. With several, a reclaim can become useful only when room
     // frees up elsewhere, which the periodic full pass finds: there, require
     // that full passes converge (no churn).
-    if (opt.heterogeneous || opt.multi_kind) check_converges(h, when + " (settled)");
-    else check_stable(h, when + " (settled)");
+    if (opt.heterogeneous || opt.multi_kind)
+      check_converges(h, when + " (settled)");
+    else
+      check_stable(h, when + " (settled)");
     if (::testing::Test::HasFatalFailure() && !opt.keep_going) break;
   }
   std::string log;
@@ -525,8 +538,8 @@ TEST(Properties, DominantSharesSplitByShareRatio) {
     h.add_host("h", cap);
     const int sa = g.uniform(1, 4);
     const int sb = g.uniform(1, 4);
-    ASSERT_TRUE(h.set_tree("  - {name: X, share: " + std::to_string(sa) + "}\n  - {name: Y, share: " +
-                           std::to_string(sb) + "}\n")
+    ASSERT_TRUE(h.set_tree("  - {name: X, share: " + std::to_string(sa) +
+                           "}\n  - {name: Y, share: " + std::to_string(sb) + "}\n")
                     .is_ok());
     const Resources shape_x = Resources::cpu_mem(1000L * g.uniform(1, 4), 1024L * g.uniform(1, 2));
     const Resources shape_y = Resources::cpu_mem(1000L * g.uniform(1, 2), 1024L * g.uniform(1, 8));

@@ -342,8 +342,10 @@ TEST(Scheduler, PackAndSpread) {
     std::set<int> hosts;
     for (const auto* x : h.s().sessions())
       for (const auto& p : x->placements) hosts.insert(p.host);
-    if (policy == core::PlacementPolicy::kPack) EXPECT_EQ(hosts.size(), 1u);
-    else EXPECT_EQ(hosts.size(), 4u);
+    if (policy == core::PlacementPolicy::kPack)
+      EXPECT_EQ(hosts.size(), 1u);
+    else
+      EXPECT_EQ(hosts.size(), 4u);
   }
 }
 
