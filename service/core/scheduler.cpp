@@ -14,7 +14,7 @@ namespace {
 constexpr double kEps = 1e-6;
 
 VictimKey key_of(const Session& s) {
-  return VictimKey{victim_rank(s.spec.sla), s.spec.priority, -s.start, static_cast<int>(s.seq)};
+  return victim_key(s.spec.sla, s.spec.priority, s.start, s.seq);
 }
 
 }  // namespace
@@ -1025,23 +1025,22 @@ void Scheduler::reclaim_for_placement() {
           return key_of(sessions_[static_cast<std::size_t>(a.session)]) <
                  key_of(sessions_[static_cast<std::size_t>(b.session)]);
         });
-        Resources r = room.count(h) ? room[h] : hosts_.host(h).free();
-        std::vector<std::pair<Slot, std::int64_t>> take;
-        std::int64_t count = 0;
+        std::vector<TakeableSlots> takeable;
+        takeable.reserve(slots.size());
         for (const Slot& sl : slots) {
-          if (shape.fits_in(r)) break;
           const Session& y = sessions_[static_cast<std::size_t>(sl.session)];
           const Placement& p = y.placements[sl.placement];
-          const std::int64_t left = p.slots - p.revoking - taken[{sl.session, sl.placement}];
-          std::int64_t n = 0;
-          while (n < left && !shape.fits_in(r)) {
-            r += shape_of(y);
-            ++n;
-          }
-          if (n > 0) take.push_back({sl, n});
-          count += n;
+          takeable.push_back({shape_of(y), p.slots - p.revoking - taken[{sl.session, sl.placement}]});
         }
-        if (!shape.fits_in(r)) continue;
+        const auto plan = take_for_room(room.count(h) ? room[h] : hosts_.host(h).free(), shape, takeable);
+        if (!plan) continue;
+        std::vector<std::pair<Slot, std::int64_t>> take;
+        std::int64_t count = 0;
+        for (std::size_t i = 0; i < slots.size(); ++i) {
+          if ((*plan)[i] == 0) continue;
+          take.push_back({slots[i], (*plan)[i]});
+          count += (*plan)[i];
+        }
         if (best_host < 0 || count < best_count) {
           best_host = h;
           best_take = take;
@@ -1201,22 +1200,7 @@ void Scheduler::grant(Session& s, int host, std::int64_t slots) {
 void Scheduler::revoke(Session& s, std::int64_t slots, Reason reason, const std::string& beneficiary,
                        const std::vector<std::uint8_t>* prefer_hosts, const std::vector<Resources>* useful_for,
                        const std::vector<std::string>& claimants) {
-  // Youngest executors first (least work lost), then the smaller ones;
-  // hosts where the claimant already runs come before all others.
-  std::vector<std::size_t> order(s.placements.size());
-  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
-    const Placement& x = s.placements[a];
-    const Placement& y = s.placements[b];
-    if (prefer_hosts != nullptr) {
-      const bool px = (*prefer_hosts)[static_cast<std::size_t>(x.host)] != 0;
-      const bool py = (*prefer_hosts)[static_cast<std::size_t>(y.host)] != 0;
-      if (px != py) return px;
-    }
-    if (x.since != y.since) return x.since > y.since;
-    if (x.slots != y.slots) return x.slots < y.slots;
-    return x.host < y.host;
-  });
+  const std::vector<std::size_t> order = revocation_order(s.placements, prefer_hosts);
   std::int64_t left = slots;
   for (std::size_t i : order) {
     if (left == 0) break;
@@ -1230,16 +1214,7 @@ void Scheduler::revoke(Session& s, std::int64_t slots, Reason reason, const std:
       // fit (with what is free there); nowhere if no number would do
       // (fragmentation, other shapes). Where it does, the cut stands whole.
       const Resources free = hosts_.host(p.host).schedulable() ? hosts_.host(p.host).free() : Resources{};
-      std::int64_t need = -1;
-      for (const Resources& shape : *useful_for) {
-        for (std::int64_t k = 1; k <= n; ++k) {
-          if (shape.fits_in(free + shape_of(s) * k)) {
-            if (need < 0 || k < need) need = k;
-            break;
-          }
-        }
-      }
-      if (need < 0) continue;
+      if (slots_that_make_room(free, shape_of(s), n, *useful_for) < 0) continue;
     }
     revoke_at(s, p, n, reason, beneficiary, claimants);
     left -= n;

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/preemption_planner.hpp"
+
 namespace sched::core {
 namespace {
 
@@ -26,10 +28,8 @@ bool helps(const FracResources& need, const Resources& shape) {
 }
 
 bool victim_before(const SessionClaim& a, const SessionClaim& b) {
-  if (victim_rank(a.sla) != victim_rank(b.sla)) return victim_rank(a.sla) < victim_rank(b.sla);
-  if (a.priority != b.priority) return a.priority < b.priority;
-  if (a.start != b.start) return a.start > b.start;  // youngest first
-  return a.order > b.order;
+  return victim_key(a.sla, a.priority, a.start, static_cast<std::uint64_t>(a.order)) <
+         victim_key(b.sla, b.priority, b.start, static_cast<std::uint64_t>(b.order));
 }
 
 bool grant_before(const SessionClaim& a, const SessionClaim& b) {

@@ -7,30 +7,14 @@
 #include <memory>
 #include <span>
 #include <string_view>
-#include <tuple>
 
 #include "common/status.hpp"
 #include "core/decision.hpp"
+#include "core/preemption_planner.hpp"
 #include "core/resources.hpp"
 #include "core/water_fill.hpp"
 
 namespace sched::core {
-
-// The session that should be preempted first in a subtree; smaller is first:
-// batch before streaming before interactive, lower priority first, youngest
-// first. kNoVictim when the subtree holds nothing preemptable.
-struct VictimKey {
-  int rank = 3;  // victim_rank of the SLA class; 3 = nothing to take
-  int priority = 0;
-  TimeMs minus_start = 0;  // -start time: the youngest sorts first
-  int session = -1;
-
-  friend bool operator<(const VictimKey& a, const VictimKey& b) {
-    return std::tie(a.rank, a.priority, a.minus_start, a.session) <
-           std::tie(b.rank, b.priority, b.minus_start, b.session);
-  }
-  friend bool operator==(const VictimKey&, const VictimKey&) = default;
-};
 
 // One child as its parent's policy sees it.
 struct ChildShare {
