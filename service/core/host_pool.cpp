@@ -30,6 +30,7 @@ Result<int> HostPool::add(const HostSpec& spec) {
     i = static_cast<int>(hosts_.size());
     hosts_.push_back(Host{spec.name, spec.capacity, {}, false, true, spec.attributes});
     by_name_[spec.name] = i;
+    stranded_by_host_.emplace_back();
     for (ShapeIndex& x : shapes_) x.room.push_back(0);
   }
   schedulable_ += spec.capacity;
@@ -123,7 +124,22 @@ HostPool::ShapeIndex& HostPool::index_for(const Resources& shape) {
   }
   shape_ids_[key] = shapes_.size();
   shapes_.push_back(std::move(x));
+  // A new shape may fit where nothing did.
+  for (std::size_t h = 0; h < hosts_.size(); ++h) restrand(static_cast<int>(h));
   return shapes_.back();
+}
+
+void HostPool::restrand(int i) {
+  const Host& h = hosts_[static_cast<std::size_t>(i)];
+  Resources now;
+  if (h.schedulable() && !shapes_.empty()) {
+    bool fits = false;
+    for (const ShapeIndex& x : shapes_) fits = fits || x.room[static_cast<std::size_t>(i)] > 0;
+    if (!fits) now = h.free();
+  }
+  Resources& was = stranded_by_host_[static_cast<std::size_t>(i)];
+  stranded_ += now - was;
+  was = now;
 }
 
 void HostPool::reindex(int i) {
@@ -138,6 +154,7 @@ void HostPool::reindex(int i) {
     x.total += now - was;
     was = now;
   }
+  restrand(i);
 }
 
 std::uint64_t HostPool::room_epoch(const Resources& shape) {

@@ -79,6 +79,9 @@ class HostPool {
   std::uint64_t room_epoch(const Resources& shape);
   // How many `shape`s fit on all schedulable hosts together, host by host.
   std::int64_t total_room(const Resources& shape);
+  // Free room on hosts where no executor shape asked for so far fits: free
+  // in sum, but of no use to anyone until something there is released.
+  const Resources& stranded() const { return stranded_; }
 
  private:
   // Schedulable hosts with room for one shape, by how many fit (pack takes
@@ -94,6 +97,7 @@ class HostPool {
   };
   ShapeIndex& index_for(const Resources& shape);
   void reindex(int host);
+  void restrand(int host);
   int host_class(int host, const Resources& shape) const;
   // How uneven the host's free room would be after taking `shape`: the
   // spread of free fractions across the kinds it has (0: balanced).
@@ -105,6 +109,8 @@ class HostPool {
   std::map<std::array<std::int64_t, kMaxResourceKinds>, std::size_t> shape_ids_;
   Resources schedulable_;
   Resources schedulable_used_;
+  std::vector<Resources> stranded_by_host_;
+  Resources stranded_;
 };
 
 }  // namespace sched::core

@@ -351,6 +351,7 @@ TimeMs Scheduler::next_settle_deadline() const {
 }
 
 void Scheduler::mark_all_dirty() {
+  last_stranded_ = hosts_.stranded();
   // A full look lets every blocked session ask again.
   for (BlockedGroup& g : blocked_) {
     for (int si : g.queue) sessions_[static_cast<std::size_t>(si)].blocked = false;
@@ -586,6 +587,15 @@ void Scheduler::aggregate() {
 
 void Scheduler::distribute(int node, const FracResources& capacity) {
   NodeState& st = nodes_[static_cast<std::size_t>(node)];
+  // Stranded room changes with almost every grant; the split follows it
+  // only when it moved by more than a sliver of the cluster (hysteresis),
+  // or the whole tree would be re-split on every change.
+  if (node == ConsumerTree::kRoot &&
+      norm_.of((FracResources(hosts_.stranded()) - FracResources(last_stranded_)).clamped() +
+               (FracResources(last_stranded_) - FracResources(hosts_.stranded())).clamped()) > 0.002) {
+    last_stranded_ = hosts_.stranded();
+    st.dirty = true;
+  }
   if (!st.dirty && st.last_capacity == capacity) return;
   st.dirty = false;
   st.last_capacity = capacity;
@@ -613,7 +623,11 @@ void Scheduler::distribute(int node, const FracResources& capacity) {
     sh.victim = cs.victim;
     sh.unit = cs.unit;
   }
-  policy_->distribute(capacity, norm_, shares, uniform_ ? &config_.slot : nullptr);
+  // At the root, free room that fits no executor is not handed out: it
+  // would go to targets nobody can place.
+  const FracResources stranded(last_stranded_);
+  policy_->distribute(capacity, norm_, shares, uniform_ ? &config_.slot : nullptr,
+                      node == ConsumerTree::kRoot ? &stranded : nullptr);
   // Who gains at this level: the children getting more than they hold.
   std::vector<std::string> gaining;
   for (std::size_t i = 0; i < tn.children.size(); ++i) {

@@ -250,6 +250,7 @@ class Scheduler {
   std::vector<BlockedGroup> blocked_;
   std::uint64_t revocation_epoch_ = 1;                            // moves whenever revocations come or go
   FracResources last_fill_reserved_;                              // reserved idle capacity when the fill last ran
+  Resources last_stranded_;                                       // stranded room the root was last split with
   std::vector<int> drain_pending_;                                // hosts whose slots still need revoking
   Decisions pending_;                                             // made between passes (lost hosts, ended sessions)
   std::unordered_map<int, std::vector<std::uint64_t>> promises_;  // host -> revocations there

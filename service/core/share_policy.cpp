@@ -36,7 +36,7 @@ class HybridSharePolicy final : public SharePolicy {
   std::string_view name() const override { return ownership_ ? "hybrid" : "drf"; }
 
   void distribute(const FracResources& capacity, const DominantShare& norm, std::span<ChildShare> children,
-                  const Resources* unit) override {
+                  const Resources* unit, const FracResources* unusable) override {
     const std::size_t n = children.size();
     g_.assign(n, FracResources{});
     need_.assign(n, FracResources{});
@@ -127,7 +127,8 @@ class HybridSharePolicy final : public SharePolicy {
 
     // 4. The free pool goes to the hungry by share ratio, each rising from
     //    the share of the pool it already uses.
-    const FracResources pool = (capacity - total).clamped();
+    FracResources pool = (capacity - total).clamped();
+    if (unusable != nullptr) pool = (pool - *unusable).clamped();
     claims_.assign(n, FillClaim{});
     for (std::size_t i = 0; i < n; ++i) {
       const ChildShare& c = children[i];

@@ -44,8 +44,11 @@ class SharePolicy {
   // of `unit` when every amount is a whole number of slots (targets stay
   // whole), else of each child's own unit (its smallest executor shape), so
   // a small pool is not split into parts nobody can run an executor in.
+  // `unusable` (if given) is part of `capacity` that no executor fits in: it
+  // counts for guarantees (a reclaim can make it usable) but is not handed
+  // out from the free pool.
   virtual void distribute(const FracResources& capacity, const DominantShare& norm, std::span<ChildShare> children,
-                          const Resources* unit = nullptr) = 0;
+                          const Resources* unit = nullptr, const FracResources* unusable = nullptr) = 0;
 };
 
 // "hybrid" (default): ownership first; the free pool split by share ratio
