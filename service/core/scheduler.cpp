@@ -153,18 +153,24 @@ Status Scheduler::set_tree(const TreeSpec& spec, bool check_capacity) {
     s.consumer = node;
     nodes_[static_cast<std::size_t>(node)].sessions.push_back(si);
     add_hold(node, shape_of(s) * s.effective());
-    for (int n = node; n >= 0; n = tree_.node(n).parent)
-      nodes_[static_cast<std::size_t>(n)].held_all += shape_of(s) * s.held;
+    add_held_all(node, shape_of(s) * s.held);
   }
-  plans_ = tree_.plans_at(clock_->now_ms(), config_.utc_offset_min);
-  plans_until_ = tree_.has_windows() ? tree_.next_plan_change(clock_->now_ms(), config_.utc_offset_min) : kNever;
-  plans_whole_ = plans_in_whole_slots();
-  update_unit();
-  mark_all_dirty();
+  load_plans(clock_->now_ms());
   return Status::ok();
 }
 
 // --- sessions -----------------------------------------------------------------
+
+Status Scheduler::check_counts(const std::string& id, std::int64_t demand, std::int64_t min, std::int64_t max) {
+  if (demand < 0 || min < 0 || max < 0) {
+    return Status::invalid_argument("session " + id + ": demand, min and max must not be negative");
+  }
+  if (min > max) {
+    return Status::invalid_argument("session " + id + ": min (" + std::to_string(min) + ") exceeds max (" +
+                                    std::to_string(max) + ")");
+  }
+  return Status::ok();
+}
 
 Status Scheduler::register_session(const SessionSpec& spec) {
   if (spec.id.empty()) return Status::invalid_argument("session id is empty");
@@ -176,13 +182,7 @@ Status Scheduler::register_session(const SessionSpec& spec) {
     return Status::invalid_argument("consumer " + tree_.node(*node).path +
                                     " has children; sessions belong to leaf consumers");
   }
-  if (spec.demand < 0 || spec.min < 0 || spec.max < 0) {
-    return Status::invalid_argument("session " + spec.id + ": demand, min and max must not be negative");
-  }
-  if (spec.min > spec.max) {
-    return Status::invalid_argument("session " + spec.id + ": min (" + std::to_string(spec.min) + ") exceeds max (" +
-                                    std::to_string(spec.max) + ")");
-  }
+  SCHED_RETURN_IF_ERROR(check_counts(spec.id, spec.demand, spec.min, spec.max));
   if (spec.shape.any_negative()) return Status::invalid_argument("session " + spec.id + ": negative executor shape");
   int idx = 0;
   if (!free_session_slots_.empty()) {
@@ -218,13 +218,7 @@ Status Scheduler::update_session(std::string_view id, const SessionUpdate& u) {
   const std::int64_t demand = u.demand.value_or(s.spec.demand);
   const std::int64_t mn = u.min.value_or(s.spec.min);
   const std::int64_t mx = u.max.value_or(s.spec.max);
-  if (demand < 0 || mn < 0 || mx < 0) {
-    return Status::invalid_argument("session " + s.spec.id + ": demand, min and max must not be negative");
-  }
-  if (mn > mx) {
-    return Status::invalid_argument("session " + s.spec.id + ": min (" + std::to_string(mn) + ") exceeds max (" +
-                                    std::to_string(mx) + ")");
-  }
+  SCHED_RETURN_IF_ERROR(check_counts(s.spec.id, demand, mn, mx));
   s.spec.demand = demand;
   s.spec.min = mn;
   s.spec.max = mx;
@@ -337,10 +331,7 @@ Decisions Scheduler::schedule() {
 }
 
 TimeMs Scheduler::next_wakeup() const {
-  TimeMs t = plans_until_;
-  if (!by_deadline_.empty()) t = std::min(t, by_deadline_.begin()->first);
-  if (!idle_deadlines_.empty()) t = std::min(t, idle_deadlines_.begin()->first);
-  return t;
+  return std::min(plans_until_, next_settle_deadline());
 }
 
 TimeMs Scheduler::next_settle_deadline() const {
@@ -383,10 +374,13 @@ void Scheduler::add_hold(int node, const Resources& delta) {
   for (int n = node; n >= 0; n = tree_.node(n).parent) nodes_[static_cast<std::size_t>(n)].hold += delta;
 }
 
+void Scheduler::add_held_all(int node, const Resources& delta) {
+  for (int n = node; n >= 0; n = tree_.node(n).parent) nodes_[static_cast<std::size_t>(n)].held_all += delta;
+}
+
 void Scheduler::change_held(Session& s, std::int64_t delta) {
   s.held += delta;
-  const Resources r = shape_of(s) * delta;
-  for (int n = s.consumer; n >= 0; n = tree_.node(n).parent) nodes_[static_cast<std::size_t>(n)].held_all += r;
+  add_held_all(s.consumer, shape_of(s) * delta);
 }
 
 std::int64_t Scheduler::path_room(const Session& s, bool keep_reserved) const {
@@ -448,8 +442,12 @@ void Scheduler::note_session(int index) {
 
 void Scheduler::refresh_plans() {
   if (now_ < plans_until_) return;
-  plans_ = tree_.plans_at(now_, config_.utc_offset_min);
-  plans_until_ = tree_.has_windows() ? tree_.next_plan_change(now_, config_.utc_offset_min) : kNever;
+  load_plans(now_);
+}
+
+void Scheduler::load_plans(TimeMs t) {
+  plans_ = tree_.plans_at(t, config_.utc_offset_min);
+  plans_until_ = tree_.has_windows() ? tree_.next_plan_change(t, config_.utc_offset_min) : kNever;
   plans_whole_ = plans_in_whole_slots();
   update_unit();
   mark_all_dirty();
@@ -471,14 +469,10 @@ void Scheduler::revoke_draining() {
   for (std::size_t i = 0; i < sessions_.size(); ++i) {
     Session& s = sessions_[i];
     if (!s.live) continue;
-    for (std::size_t pi = 0; pi < s.placements.size(); ++pi) {
-      const Placement p = s.placements[pi];
-      if (!draining[static_cast<std::size_t>(p.host)] || p.slots - p.revoking <= 0) continue;
+    for (Placement& p : s.placements) {
       const std::int64_t n = p.slots - p.revoking;
-      // Revoke exactly this host's slots.
-      std::vector<std::uint8_t> only(hosts_.size(), 0);
-      only[static_cast<std::size_t>(p.host)] = 1;
-      revoke(s, n, Reason::kDrain, hosts_.host(p.host).name, &only);
+      if (draining[static_cast<std::size_t>(p.host)] && n > 0)
+        revoke_at(s, p, n, Reason::kDrain, hosts_.host(p.host).name, {});
     }
     note_session(static_cast<int>(i));
   }
@@ -805,13 +799,12 @@ void Scheduler::place_grants() {
     if (x.spec.priority != y.spec.priority) return x.spec.priority > y.spec.priority;
     return x.seq < y.seq;
   });
-  // Room on its way: slots under revocation, by host (built when needed).
+  // Room on its way (built when needed).
   std::map<int, Resources> coming;
   bool coming_built = false;
   auto room_on_its_way = [&](const Resources& shape) {
     if (!coming_built) {
-      for (const auto& [id, r] : revocations_)
-        coming[r.host] += shape_of(sessions_[static_cast<std::size_t>(r.session)]) * r.slots;
+      coming = room_coming();
       coming_built = true;
     }
     for (const auto& [h, r] : coming)
@@ -951,13 +944,23 @@ bool Scheduler::is_under(int node, int ancestor) const {
   return false;
 }
 
+FracResources Scheduler::guarantee(int node) const {
+  const NodeState& st = nodes_[static_cast<std::size_t>(node)];
+  return FracResources::min(st.demand + st.reserved_idle, FracResources(plans_[static_cast<std::size_t>(node)].owned));
+}
+
+std::map<int, Resources> Scheduler::room_coming() const {
+  std::map<int, Resources> coming;
+  for (const auto& [id, r] : revocations_)
+    coming[r.host] += shape_of(sessions_[static_cast<std::size_t>(r.session)]) * r.slots;
+  return coming;
+}
+
 int Scheduler::owner_with_room(const Session& s) const {
   const Resources shape = shape_of(s);
   for (int n = s.consumer; n > 0; n = tree_.node(n).parent) {
     const NodeState& st = nodes_[static_cast<std::size_t>(n)];
-    const FracResources g =
-        FracResources::min(st.demand + st.reserved_idle, FracResources(plans_[static_cast<std::size_t>(n)].owned));
-    if ((FracResources(st.hold + shape) + st.reserved_idle).fits_in(g, kEps)) return n;
+    if ((FracResources(st.hold + shape) + st.reserved_idle).fits_in(guarantee(n), kEps)) return n;
   }
   return -1;
 }
@@ -981,12 +984,9 @@ void Scheduler::reclaim_for_placement() {
   }
   if (waiting.empty()) return;
   std::set<std::uint64_t> helped;
-  // Room already on its way: slots under revocation, by host.
-  std::map<int, Resources> coming;
-  for (const auto& [id, r] : revocations_) {
-    if (r.for_session >= 0) helped.insert(sessions_[static_cast<std::size_t>(r.for_session)].seq);
-    coming[r.host] += shape_of(sessions_[static_cast<std::size_t>(r.session)]) * r.slots;
-  }
+  for (std::uint64_t id : sticky_)
+    helped.insert(sessions_[static_cast<std::size_t>(revocations_.at(id).for_session)].seq);
+  const std::map<int, Resources> coming = room_coming();
   int budget = 8;  // a few per pass: it is rare, and each costs a scan
   for (int si : waiting) {
     if (budget == 0) break;
@@ -1016,9 +1016,7 @@ void Scheduler::reclaim_for_placement() {
       while (tree_.node(branch).parent >= 0 && !is_under(owner, tree_.node(branch).parent))
         branch = tree_.node(branch).parent;
       const NodeState& bs = nodes_[static_cast<std::size_t>(branch)];
-      const FracResources g = FracResources::min(bs.demand + bs.reserved_idle,
-                                                 FracResources(plans_[static_cast<std::size_t>(branch)].owned));
-      if ((FracResources(bs.hold) + bs.reserved_idle).fits_in(g, kEps)) continue;  // not borrowing
+      if ((FracResources(bs.hold) + bs.reserved_idle).fits_in(guarantee(branch), kEps)) continue;  // not borrowing
       for (std::size_t pi = 0; pi < y.placements.size(); ++pi) {
         const Placement& p = y.placements[pi];
         if (p.slots > p.revoking && hosts_.host(p.host).schedulable())
@@ -1219,8 +1217,6 @@ void Scheduler::revoke(Session& s, std::int64_t slots, Reason reason, const std:
   for (std::size_t i : order) {
     if (left == 0) break;
     Placement& p = s.placements[i];
-    if (reason == Reason::kDrain && prefer_hosts != nullptr && !(*prefer_hosts)[static_cast<std::size_t>(p.host)])
-      continue;
     std::int64_t n = std::min(left, p.slots - p.revoking);
     if (n <= 0) continue;
     if (useful_for != nullptr) {
@@ -1296,16 +1292,9 @@ void Scheduler::cancel_revocation(std::uint64_t id, std::int64_t n, Decisions* t
 }
 
 void Scheduler::release(Session& s, std::int64_t slots, Reason reason) {
-  // Give back the youngest slots that are not already promised elsewhere.
-  std::vector<std::size_t> order(s.placements.size());
-  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
-    const Placement& x = s.placements[a];
-    const Placement& y = s.placements[b];
-    if (x.since != y.since) return x.since > y.since;
-    if (x.slots != y.slots) return x.slots < y.slots;
-    return x.host < y.host;
-  });
+  // Give back the youngest slots that are not already promised elsewhere:
+  // the order revocations take them in.
+  const std::vector<std::size_t> order = revocation_order(s.placements, nullptr);
   std::int64_t left = slots;
   for (std::size_t i : order) {
     if (left == 0) break;

@@ -210,6 +210,13 @@ class Scheduler {
   bool whole_slots(const Resources& shape) const;
   void update_unit();
   void change_held(Session& s, std::int64_t delta);
+  void add_held_all(int node, const Resources& delta);
+  static Status check_counts(const std::string& id, std::int64_t demand, std::int64_t min, std::int64_t max);
+  void load_plans(TimeMs t);
+  // A node's guarantee: min(demand + reserved idle, owned).
+  FracResources guarantee(int node) const;
+  // Room that revocations in flight will free, by host.
+  std::map<int, Resources> room_coming() const;
   void note_session(int index);
 
   SchedulerConfig config_;

@@ -37,6 +37,15 @@ expect_rc() {
   fi
 }
 
+# A bad scenario `$WORK/NAME.yaml`: exit 2 and stderr naming what is wrong.
+expect_bad() {
+  local name=$1
+  shift
+  run "$name" "$WORK/$name.yaml"
+  expect_rc "$name" 2
+  local needle
+  for needle in "$@"; do expect_stderr_has "$name" "$needle"; done
+}
 expect_stderr_has() {
   local name=$1 needle=$2
   if ! grep -qF -- "$needle" "$WORK/$name.err"; then
@@ -103,10 +112,7 @@ consumers:
   - name: B
     owned: abc
 EOF
-run bad "$WORK/bad.yaml"
-expect_rc bad 2
-expect_stderr_has bad "bad.yaml:5:"
-expect_stderr_has bad "consumers[1].owned"
+expect_bad bad "bad.yaml:5:" "consumers[1].owned"
 [[ -s "$WORK/bad.out" ]] && fail "bad: printed to stdout: $(cat "$WORK/bad.out")"
 
 cat >"$WORK/unknown_field.yaml" <<'EOF'
@@ -116,9 +122,7 @@ consumers:
 steps:
   - {demand: {/A: 3}, colour: red}
 EOF
-run unknown_field "$WORK/unknown_field.yaml"
-expect_rc unknown_field 2
-expect_stderr_has unknown_field "unknown_field.yaml:5: steps[0].colour: unknown field"
+expect_bad unknown_field "unknown_field.yaml:5: steps[0].colour: unknown field"
 
 cat >"$WORK/negative.yaml" <<'EOF'
 capacity: 20
@@ -129,9 +133,7 @@ steps:
   - sessions:
       - {id: s1, consumer: /A, demand: -2}
 EOF
-run negative "$WORK/negative.yaml"
-expect_rc negative 2
-expect_stderr_has negative "negative.yaml:7: steps[1].sessions[0].demand: must not be negative"
+expect_bad negative "negative.yaml:7: steps[1].sessions[0].demand: must not be negative"
 
 cat >"$WORK/syntax.yaml" <<'EOF'
 capacity: 20
@@ -139,9 +141,7 @@ consumers:
   - {name: A, owned: 4
   - name: B
 EOF
-run syntax "$WORK/syntax.yaml"
-expect_rc syntax 2
-expect_stderr_has syntax "syntax.yaml:4: not valid YAML"
+expect_bad syntax "syntax.yaml:4: not valid YAML"
 
 # Found only when the step runs: the steps before it are still printed.
 cat >"$WORK/no_consumer.yaml" <<'EOF'
@@ -153,9 +153,7 @@ steps:
   - sessions:
       - {id: s1, demand: 3}
 EOF
-run no_consumer "$WORK/no_consumer.yaml"
-expect_rc no_consumer 2
-expect_stderr_has no_consumer "no_consumer.yaml:7: steps[1].sessions[0]: session 's1' is new: give its 'consumer'"
+expect_bad no_consumer "no_consumer.yaml:7: steps[1].sessions[0]: session 's1' is new: give its 'consumer'"
 [[ $(wc -l <"$WORK/no_consumer.out") -eq 1 ]] || fail "no_consumer: expected the first step's line on stdout"
 
 cat >"$WORK/overcommitted.yaml" <<'EOF'
@@ -163,10 +161,7 @@ capacity: 20
 consumers:
   - {name: A, owned: 40}
 EOF
-run overcommitted "$WORK/overcommitted.yaml"
-expect_rc overcommitted 2
-expect_stderr_has overcommitted "overcommitted.yaml"
-expect_stderr_has overcommitted "top-level consumers own 40 slots in total, more than the capacity of 20 slots"
+expect_bad overcommitted "overcommitted.yaml" "top-level consumers own 40 slots in total, more than the capacity of 20 slots"
 
 # --- Command line ----------------------------------------------------------------------------
 run help --help

@@ -411,46 +411,36 @@ bool skip_seed(std::uint32_t seed) {
   return only != nullptr && std::to_string(seed) != only;
 }
 
-TEST(Properties, HybridRandomSequences) {
-  for (std::uint32_t seed = 1; seed <= 300; ++seed) {
+// Runs `run_random` over seeds first..last, stopping at the first fatal failure.
+void run_seeds(std::uint32_t first, std::uint32_t last, const RunOptions& o) {
+  for (std::uint32_t seed = first; seed <= last; ++seed) {
     if (skip_seed(seed)) continue;
     SCOPED_TRACE("seed " + std::to_string(seed));
-    run_random(seed, RunOptions{});
-    if (HasFatalFailure()) return;
+    run_random(seed, o);
+    if (::testing::Test::HasFatalFailure()) return;
   }
+}
+
+TEST(Properties, HybridRandomSequences) {
+  run_seeds(1, 300, RunOptions{});
 }
 
 TEST(Properties, RebalanceRandomSequences) {
   RunOptions o;
   o.rebalance = true;
-  for (std::uint32_t seed = 1001; seed <= 1150; ++seed) {
-    if (skip_seed(seed)) continue;
-    SCOPED_TRACE("seed " + std::to_string(seed));
-    run_random(seed, o);
-    if (HasFatalFailure()) return;
-  }
+  run_seeds(1001, 1150, o);
 }
 
 TEST(Properties, MultiKindRandomSequences) {
   RunOptions o;
   o.multi_kind = true;
-  for (std::uint32_t seed = 2001; seed <= 2150; ++seed) {
-    if (skip_seed(seed)) continue;
-    SCOPED_TRACE("seed " + std::to_string(seed));
-    run_random(seed, o);
-    if (HasFatalFailure()) return;
-  }
+  run_seeds(2001, 2150, o);
 }
 
 TEST(Properties, HeterogeneousShapeSequences) {
   RunOptions o;
   o.heterogeneous = true;
-  for (std::uint32_t seed = 6001; seed <= 6150; ++seed) {
-    if (skip_seed(seed)) continue;
-    SCOPED_TRACE("seed " + std::to_string(seed));
-    run_random(seed, o);
-    if (HasFatalFailure()) return;
-  }
+  run_seeds(6001, 6150, o);
 }
 
 TEST(Properties, Deterministic) {
