@@ -5,299 +5,32 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 #include <initializer_list>
 #include <set>
-#include <sstream>
 
+#include "config/tree_yaml.hpp"
+#include "config/yaml_fields.hpp"
 #include "core/quantity.hpp"
 
 namespace sched::sim {
 namespace {
 
-using core::Resources;
+using config::check_keys;
+using config::FieldPath;
+using config::line_of;
+using config::read_bool;
+using config::read_count;
+using config::read_duration;
+using config::read_grace;
+using config::read_hosts;
+using config::read_int;
+using config::read_number;
+using config::read_string;
+using config::read_tree;
+using config::read_vector;
+using config::scalar_text;
 
-// The field being read, for messages: "steps[2].sessions[0].demand".
-struct Ctx {
-  const std::string* source;
-  std::string field;
-
-  Ctx operator/(const std::string& key) const { return Ctx{source, field.empty() ? key : field + "." + key}; }
-  Ctx operator[](std::size_t i) const { return Ctx{source, field + "[" + std::to_string(i) + "]"}; }
-
-  Status error(const YAML::Node& at, const std::string& what) const {
-    std::string where = *source;
-    if (at.IsDefined() && at.Mark().line >= 0) where += ":" + std::to_string(at.Mark().line + 1);
-    return Status::invalid_argument(where + ": " + (field.empty() ? "" : field + ": ") + what);
-  }
-};
-
-int line_of(const YAML::Node& n) {
-  return n.IsDefined() && n.Mark().line >= 0 ? n.Mark().line + 1 : 0;
-}
-
-std::string scalar_text(const YAML::Node& n) {
-  if (n.IsScalar()) return "'" + n.Scalar() + "'";
-  if (n.IsMap()) return "a map";
-  if (n.IsSequence()) return "a list";
-  return "nothing";
-}
-
-Status check_keys(const Ctx& ctx, const YAML::Node& map, std::initializer_list<const char*> allowed) {
-  if (!map.IsMap()) return ctx.error(map, "expected a map, got " + scalar_text(map));
-  for (const auto& kv : map) {
-    const std::string key = kv.first.as<std::string>();
-    bool ok = false;
-    for (const char* a : allowed) ok = ok || key == a;
-    if (!ok) {
-      std::string list;
-      for (const char* a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
-      return (ctx / key).error(kv.first, "unknown field (expected one of: " + list + ")");
-    }
-  }
-  return Status::ok();
-}
-
-Result<double> read_number(const Ctx& ctx, const YAML::Node& n) {
-  if (!n.IsScalar()) return ctx.error(n, "expected a number, got " + scalar_text(n));
-  const std::string& s = n.Scalar();
-  char* end = nullptr;
-  const double v = std::strtod(s.c_str(), &end);
-  if (s.empty() || end != s.c_str() + s.size() || !std::isfinite(v)) {
-    return ctx.error(n, "expected a number, got '" + s + "'");
-  }
-  return v;
-}
-
-Result<std::int64_t> read_count(const Ctx& ctx, const YAML::Node& n) {
-  auto v = read_number(ctx, n);
-  if (!v) return v.status();
-  if (*v < 0) return ctx.error(n, "must not be negative, got " + n.Scalar());
-  if (*v != std::floor(*v)) return ctx.error(n, "expected a whole number, got " + n.Scalar());
-  if (*v > 1e12) return ctx.error(n, "is too large: " + n.Scalar());
-  return static_cast<std::int64_t>(*v);
-}
-
-Result<int> read_int(const Ctx& ctx, const YAML::Node& n) {
-  auto v = read_number(ctx, n);
-  if (!v) return v.status();
-  if (*v != std::floor(*v) || std::abs(*v) > 1e9) return ctx.error(n, "expected a whole number, got " + n.Scalar());
-  return static_cast<int>(*v);
-}
-
-Result<bool> read_bool(const Ctx& ctx, const YAML::Node& n) {
-  if (n.IsScalar()) {
-    const std::string& s = n.Scalar();
-    if (s == "true" || s == "yes" || s == "on") return true;
-    if (s == "false" || s == "no" || s == "off") return false;
-  }
-  return ctx.error(n, "expected true or false, got " + scalar_text(n));
-}
-
-Result<std::string> read_string(const Ctx& ctx, const YAML::Node& n) {
-  if (!n.IsScalar()) return ctx.error(n, "expected text, got " + scalar_text(n));
-  return n.Scalar();
-}
-
-Result<core::TimeMs> read_duration(const Ctx& ctx, const YAML::Node& n) {
-  if (!n.IsScalar()) return ctx.error(n, "expected a duration like 30s, got " + scalar_text(n));
-  auto d = core::parse_duration_ms(n.Scalar());
-  if (!d) return ctx.error(n, d.status().message());
-  return *d;
-}
-
-// {cpu: 2, memory: 8Gi, gpu: 1, fpga: 1}: every key is a resource kind.
-Result<Resources> read_vector(const Ctx& ctx, const YAML::Node& n, std::uint32_t* named = nullptr) {
-  if (!n.IsMap()) return ctx.error(n, "expected a resource map like {cpu: 2, memory: 8Gi}, got " + scalar_text(n));
-  Resources r;
-  if (named != nullptr) *named = 0;
-  for (const auto& kv : n) {
-    const std::string key = kv.first.as<std::string>();
-    auto kind = core::ResourceKinds::find_or_add(key);
-    if (!kind) return (ctx / key).error(kv.first, kind.status().message());
-    if (!kv.second.IsScalar())
-      return (ctx / key).error(kv.second, "expected a quantity, got " + scalar_text(kv.second));
-    auto q = core::parse_quantity(*kind, kv.second.Scalar());
-    if (!q) return (ctx / key).error(kv.second, q.status().message());
-    r[*kind] = *q;
-    if (named != nullptr) *named |= 1u << *kind;
-  }
-  return r;
-}
-
-// A plan amount: a number of slots or a resource map.
-Result<core::AmountSpec> read_amount(const Ctx& ctx, const YAML::Node& n) {
-  if (n.IsMap()) {
-    std::uint32_t named = 0;
-    auto v = read_vector(ctx, n, &named);
-    if (!v) return v.status();
-    return core::AmountSpec::of_vector(*v, named);
-  }
-  if (!n.IsScalar()) return ctx.error(n, "expected a number of slots or a resource map, got " + scalar_text(n));
-  auto v = read_number(ctx, n);
-  if (!v) return ctx.error(n, "expected a number of slots or a resource map, got '" + n.Scalar() + "'");
-  if (*v < 0) return ctx.error(n, "must not be negative, got " + n.Scalar());
-  return core::AmountSpec::of_slots(*v);
-}
-
-// grace: 30s  |  grace: {default: 30s, batch: 10s, interactive: 2m}
-Result<core::GraceByClass> read_grace(const Ctx& ctx, const YAML::Node& n) {
-  core::GraceByClass g;
-  if (n.IsScalar()) {
-    auto d = read_duration(ctx, n);
-    if (!d) return d.status();
-    g.any = *d;
-    return g;
-  }
-  if (!n.IsMap()) return ctx.error(n, "expected a duration or a map of SLA class to duration");
-  for (const auto& kv : n) {
-    const std::string key = kv.first.as<std::string>();
-    auto d = read_duration(ctx / key, kv.second);
-    if (!d) return d.status();
-    if (key == "default") {
-      g.any = *d;
-      continue;
-    }
-    auto c = core::parse_sla(key);
-    if (!c)
-      return (ctx / key).error(kv.first,
-                               "unknown SLA class '" + key + "' (expected interactive, streaming, batch or default)");
-    g.per_class[static_cast<std::size_t>(*c)] = *d;
-  }
-  return g;
-}
-
-Status read_plan_fields(const Ctx& ctx, const YAML::Node& n, core::PlanSpec* plan) {
-  if (n["share"]) {
-    auto v = read_number(ctx / "share", n["share"]);
-    if (!v) return v.status();
-    if (*v <= 0) return (ctx / "share").error(n["share"], "must be a positive number, got " + n["share"].Scalar());
-    plan->share = *v;
-  }
-  for (auto [key, field] :
-       {std::pair{"owned", &plan->owned}, std::pair{"limit", &plan->limit}, std::pair{"reserved", &plan->reserved}}) {
-    if (!n[key]) continue;
-    auto a = read_amount(ctx / key, n[key]);
-    if (!a) return a.status();
-    *field = *a;
-  }
-  if (n["borrow"]) {
-    auto b = read_bool(ctx / "borrow", n["borrow"]);
-    if (!b) return b.status();
-    plan->borrow = *b;
-  }
-  return Status::ok();
-}
-
-Result<core::ConsumerSpec> read_consumer(const Ctx& ctx, const YAML::Node& n, int depth) {
-  if (depth > 32) return ctx.error(n, "consumer tree is deeper than 32 levels");
-  SCHED_RETURN_IF_ERROR(
-      check_keys(ctx, n, {"name", "share", "owned", "limit", "reserved", "borrow", "grace", "plans", "children"}));
-  core::ConsumerSpec c;
-  c.line = line_of(n);
-  if (!n["name"]) return ctx.error(n, "missing field 'name'");
-  auto name = read_string(ctx / "name", n["name"]);
-  if (!name) return name.status();
-  c.name = *name;
-  SCHED_RETURN_IF_ERROR(read_plan_fields(ctx, n, &c.plan));
-  if (n["grace"]) {
-    auto g = read_grace(ctx / "grace", n["grace"]);
-    if (!g) return g.status();
-    c.grace = *g;
-  }
-  if (n["plans"]) {
-    const YAML::Node plans = n["plans"];
-    if (!plans.IsSequence()) return (ctx / "plans").error(plans, "expected a list of time-window plans");
-    for (std::size_t i = 0; i < plans.size(); ++i) {
-      const Ctx pc = (ctx / "plans")[i];
-      const YAML::Node p = plans[i];
-      SCHED_RETURN_IF_ERROR(check_keys(pc, p, {"window", "days", "share", "owned", "limit", "reserved", "borrow"}));
-      if (!p["window"]) return pc.error(p, "missing field 'window' (e.g. \"08:00-18:00\")");
-      auto wtext = read_string(pc / "window", p["window"]);
-      if (!wtext) return wtext.status();
-      std::string days;
-      if (p["days"]) {
-        auto d = read_string(pc / "days", p["days"]);
-        if (!d) return d.status();
-        days = *d;
-      }
-      auto w = core::DailyWindow::parse(*wtext, days);
-      if (!w) return (pc / "window").error(p["window"], w.status().message());
-      core::WindowPlanSpec wp;
-      wp.window = *w;
-      wp.line = line_of(p);
-      SCHED_RETURN_IF_ERROR(read_plan_fields(pc, p, &wp.plan));
-      c.windows.push_back(wp);
-    }
-  }
-  if (n["children"]) {
-    const YAML::Node kids = n["children"];
-    if (!kids.IsSequence()) return (ctx / "children").error(kids, "expected a list of consumers");
-    for (std::size_t i = 0; i < kids.size(); ++i) {
-      auto child = read_consumer((ctx / "children")[i], kids[i], depth + 1);
-      if (!child) return child.status();
-      c.children.push_back(std::move(*child));
-    }
-  }
-  return c;
-}
-
-Result<core::TreeSpec> read_tree(const Ctx& ctx, const YAML::Node& n) {
-  if (!n.IsSequence()) return ctx.error(n, "expected a list of consumers");
-  core::TreeSpec t;
-  for (std::size_t i = 0; i < n.size(); ++i) {
-    auto c = read_consumer(ctx[i], n[i], 0);
-    if (!c) return c.status();
-    t.consumers.push_back(std::move(*c));
-  }
-  return t;
-}
-
-// hosts: [{name: h1, cpu: 8, memory: 32Gi}, {count: 100, cpu: 32, memory: 128Gi}]
-Result<std::vector<core::HostSpec>> read_hosts(const Ctx& ctx, const YAML::Node& n, std::set<std::string>* names) {
-  if (!n.IsSequence()) return ctx.error(n, "expected a list of hosts");
-  std::vector<core::HostSpec> out;
-  for (std::size_t i = 0; i < n.size(); ++i) {
-    const Ctx hc = ctx[i];
-    const YAML::Node h = n[i];
-    if (!h.IsMap()) return hc.error(h, "expected a host like {name: h1, cpu: 8, memory: 32Gi}");
-    std::string name;
-    std::int64_t count = 1;
-    bool has_count = false;
-    YAML::Node resources(YAML::NodeType::Map);
-    for (const auto& kv : h) {
-      const std::string key = kv.first.as<std::string>();
-      if (key == "name") {
-        auto s = read_string(hc / "name", kv.second);
-        if (!s) return s.status();
-        name = *s;
-      } else if (key == "count") {
-        auto c = read_count(hc / "count", kv.second);
-        if (!c) return c.status();
-        if (*c < 1 || *c > 1'000'000) return (hc / "count").error(kv.second, "must be between 1 and 1000000");
-        count = *c;
-        has_count = true;
-      } else {
-        resources[key] = kv.second;
-      }
-    }
-    auto cap = read_vector(hc, resources);
-    if (!cap) return cap.status();  // already names the file, line and field
-    if (cap->is_zero()) return hc.error(h, "host has no resources (give cpu, memory, ...)");
-    const std::string prefix = name.empty() ? "host" : name;
-    for (std::int64_t k = 0; k < count; ++k) {
-      core::HostSpec spec;
-      spec.name =
-          has_count ? prefix + "-" + std::to_string(k + 1) : (name.empty() ? "host-" + std::to_string(i + 1) : name);
-      spec.capacity = *cap;
-      if (!names->insert(spec.name).second) return hc.error(h, "duplicate host name '" + spec.name + "'");
-      out.push_back(std::move(spec));
-    }
-  }
-  return out;
-}
-
-Result<SessionChange> read_session(const Ctx& ctx, const YAML::Node& n) {
+Result<SessionChange> read_session(const FieldPath& ctx, const YAML::Node& n) {
   SCHED_RETURN_IF_ERROR(
       check_keys(ctx, n, {"id", "consumer", "sla", "priority", "demand", "min", "max", "shape", "end"}));
   SessionChange c;
@@ -343,7 +76,7 @@ Result<SessionChange> read_session(const Ctx& ctx, const YAML::Node& n) {
   return c;
 }
 
-Result<std::vector<std::string>> read_names(const Ctx& ctx, const YAML::Node& n) {
+Result<std::vector<std::string>> read_names(const FieldPath& ctx, const YAML::Node& n) {
   std::vector<std::string> out;
   if (n.IsScalar()) {
     out.push_back(n.Scalar());
@@ -358,7 +91,7 @@ Result<std::vector<std::string>> read_names(const Ctx& ctx, const YAML::Node& n)
   return out;
 }
 
-Result<Step> read_step(const Ctx& ctx, const YAML::Node& n, std::set<std::string>* host_names) {
+Result<Step> read_step(const FieldPath& ctx, const YAML::Node& n, std::set<std::string>* host_names) {
   SCHED_RETURN_IF_ERROR(check_keys(
       ctx, n,
       {"label", "advance", "at", "demand", "sessions", "add_hosts", "remove_hosts", "drain", "undrain", "consumers"}));
@@ -422,7 +155,7 @@ Result<Step> read_step(const Ctx& ctx, const YAML::Node& n, std::set<std::string
 }
 
 Result<Scenario> parse_root(const YAML::Node& root, const std::string& source) {
-  const Ctx ctx{&source, ""};
+  const FieldPath ctx{&source, ""};
   if (!root.IsDefined() || root.IsNull()) return ctx.error(root, "the scenario is empty");
   SCHED_RETURN_IF_ERROR(check_keys(ctx, root,
                                    {"capacity", "hosts", "slot", "grace", "rebalance", "policy", "placement",
@@ -540,23 +273,15 @@ Result<Scenario> parse_root(const YAML::Node& root, const std::string& source) {
 }  // namespace
 
 Result<Scenario> parse_scenario(const std::string& text, const std::string& source) {
-  // yaml-cpp reports problems by throwing; nothing past this function sees one.
-  try {
-    const YAML::Node root = YAML::Load(text);
-    return parse_root(root, source);
-  } catch (const YAML::Exception& e) {
-    const int line = e.mark.line >= 0 ? e.mark.line + 1 : 0;
-    return Status::invalid_argument(source + (line > 0 ? ":" + std::to_string(line) : "") +
-                                    ": not valid YAML: " + e.msg);
-  }
+  auto root = config::load_yaml(text, source);
+  if (!root) return root.status();
+  return parse_root(*root, source);
 }
 
 Result<Scenario> load_scenario(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::not_found("cannot read scenario file '" + path + "'");
-  std::ostringstream buf;
-  buf << in.rdbuf();
-  return parse_scenario(buf.str(), path);
+  auto text = config::read_text_file(path, "scenario file");
+  if (!text) return text.status();
+  return parse_scenario(*text, path);
 }
 
 }  // namespace sched::sim
