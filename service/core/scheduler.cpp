@@ -258,6 +258,31 @@ Status Scheduler::unregister_session(std::string_view id) {
   return Status::ok();
 }
 
+Status Scheduler::adopt_slots(std::string_view id, std::string_view host, std::int64_t slots, TimeMs since) {
+  auto it = session_by_id_.find(std::string(id));
+  if (it == session_by_id_.end()) return Status::not_found("unknown session '" + std::string(id) + "'");
+  auto hi = hosts_.find(host);
+  if (!hi) return hi.status();
+  if (slots <= 0) return Status::invalid_argument("adopting " + std::to_string(slots) + " slots");
+  Session& s = sessions_[static_cast<std::size_t>(it->second)];
+  const Resources need = shape_of(s) * slots;
+  if (!need.fits_in(hosts_.host(*hi).free())) {
+    return Status::failed_precondition("session " + s.spec.id + ": " + std::to_string(slots) + " slots do not fit on " +
+                                       std::string(host) + " (free " + hosts_.host(*hi).free().to_string() + ")");
+  }
+  Placement* p = placement_on(s, *hi);
+  if (p == nullptr) {
+    s.placements.push_back(Placement{*hi, 0, 0, since});
+    p = &s.placements.back();
+  }
+  p->slots += slots;
+  change_held(s, slots);
+  hosts_.use(*hi, need);
+  add_hold(s.consumer, need);
+  note_session(it->second);
+  return Status::ok();
+}
+
 Status Scheduler::release_slots(std::string_view id, std::string_view host, std::int64_t slots) {
   auto it = session_by_id_.find(std::string(id));
   if (it == session_by_id_.end()) return Status::not_found("unknown session '" + std::string(id) + "'");

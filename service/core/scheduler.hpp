@@ -91,6 +91,10 @@ class Scheduler {
   // The driver gave `slots` back on `host` (complying early with a
   // revocation, or voluntarily): revoking slots are returned first.
   Status release_slots(std::string_view id, std::string_view host, std::int64_t slots);
+  // Records slots a session already holds, without a decision: the daemon
+  // restoring its state after a restart. Fails, changing nothing, when they
+  // do not fit in what is free on the host.
+  Status adopt_slots(std::string_view id, std::string_view host, std::int64_t slots, TimeMs since);
 
   // --- Scheduling -----------------------------------------------------------
   // One pass at the clock's current time; returns what to do.

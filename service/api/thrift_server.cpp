@@ -1,0 +1,363 @@
+// Connections of the Thrift endpoint: read a frame, route it to its service,
+// write the reply when the (possibly much later) callback comes.
+#include "api/thrift_server.hpp"
+
+#include <thrift/TApplicationException.h>
+#include <thrift/async/TAsyncProcessor.h>
+#include <thrift/processor/TMultiplexedProcessor.h>
+#include <thrift/protocol/TBinaryProtocol.h>
+#include <thrift/transport/TBufferTransports.h>
+
+#include <array>
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
+#include <chrono>
+#include <vector>
+
+#include "common/event_log.hpp"
+
+namespace sched::api {
+
+using apache::thrift::TApplicationException;
+using apache::thrift::protocol::TBinaryProtocol;
+using apache::thrift::protocol::TMessageType;
+using apache::thrift::transport::TMemoryBuffer;
+using boost::asio::ip::tcp;
+
+struct ThriftServer::Shared {
+  ServiceMap services;
+  metrics::DaemonMetrics* metrics = nullptr;
+  std::int64_t max_frame_bytes = 0;
+  std::int64_t idle_timeout_ms = 0;
+  int max_connections = 0;
+  std::atomic<int> connections{0};
+  std::atomic<bool> stopping{false};
+};
+
+namespace {
+
+// Lists and maps in one request: far above any real call (10,000 executor
+// ids), far below what a hostile length field could make us allocate.
+constexpr std::int32_t kMaxContainerElements = 100'000;
+
+// A reply frame carrying a TApplicationException: how a Thrift client learns
+// that its request could not even be decoded.
+std::string error_frame(TApplicationException::TApplicationExceptionType type, const std::string& message,
+                        const std::string& name, std::int32_t seqid) {
+  auto buf = std::make_shared<TMemoryBuffer>();
+  TBinaryProtocol proto(buf);
+  TApplicationException x(type, message);
+  proto.writeMessageBegin(name, apache::thrift::protocol::T_EXCEPTION, seqid);
+  x.write(&proto);
+  proto.writeMessageEnd();
+  return buf->getBufferAsString();
+}
+
+template <typename Stream>
+class Connection : public std::enable_shared_from_this<Connection<Stream>> {
+ public:
+  Connection(Stream stream, std::shared_ptr<ThriftServer::Shared> shared)
+      : stream_(std::move(stream)),
+        shared_(std::move(shared)),
+        strand_(boost::asio::make_strand(lowest().get_executor())),
+        idle_(strand_) {}
+
+  ~Connection() { --shared_->connections; }
+
+  void start() {
+    if constexpr (std::is_same_v<Stream, tcp::socket>) {
+      read_header();
+    } else {
+      auto self = this->shared_from_this();
+      arm_idle();
+      stream_.async_handshake(boost::asio::ssl::stream_base::server,
+                              boost::asio::bind_executor(strand_, [self](const boost::system::error_code& ec) {
+                                if (ec) {
+                                  log_event(LogLevel::kDebug, "tls_handshake_failed", {{"error", ec.message()}});
+                                  return self->close();
+                                }
+                                self->read_header();
+                              }));
+    }
+  }
+
+ private:
+  tcp::socket& lowest() {
+    if constexpr (std::is_same_v<Stream, tcp::socket>) {
+      return stream_;
+    } else {
+      return stream_.next_layer();
+    }
+  }
+
+  void arm_idle() {
+    idle_.expires_after(std::chrono::milliseconds(shared_->idle_timeout_ms));
+    auto self = this->shared_from_this();
+    idle_.async_wait(boost::asio::bind_executor(strand_, [self](const boost::system::error_code& ec) {
+      if (!ec) self->close();
+    }));
+  }
+
+  void close() {
+    if (closed_) return;
+    closed_ = true;
+    idle_.cancel();
+    boost::system::error_code ignored;
+    lowest().shutdown(tcp::socket::shutdown_both, ignored);
+    lowest().close(ignored);
+  }
+
+  void read_header() {
+    if (closed_ || shared_->stopping) return close();
+    arm_idle();
+    auto self = this->shared_from_this();
+    boost::asio::async_read(
+        stream_, boost::asio::buffer(header_),
+        boost::asio::bind_executor(strand_, [self](const boost::system::error_code& ec, std::size_t) {
+          if (ec) return self->close();
+          self->idle_.cancel();
+          self->on_header();
+        }));
+  }
+
+  void on_header() {
+    const std::uint32_t raw = (std::uint32_t{header_[0]} << 24) | (std::uint32_t{header_[1]} << 16) |
+                              (std::uint32_t{header_[2]} << 8) | std::uint32_t{header_[3]};
+    const auto size = static_cast<std::int32_t>(raw);
+    if (size <= 0 || size > shared_->max_frame_bytes) {
+      // The frame is not read: the connection cannot be resynchronised, so
+      // the error is the last thing said on it.
+      const std::string why = size <= 0 ? "invalid frame size " + std::to_string(size)
+                                        : "frame of " + std::to_string(size) + " bytes exceeds the limit of " +
+                                              std::to_string(shared_->max_frame_bytes) + " bytes (api.max_frame_bytes)";
+      log_event(LogLevel::kWarn, "frame_rejected", {{"error", why}});
+      return reply_and_close(error_frame(TApplicationException::PROTOCOL_ERROR, why, "", 0));
+    }
+    body_.resize(static_cast<std::size_t>(size));
+    auto self = this->shared_from_this();
+    boost::asio::async_read(
+        stream_, boost::asio::buffer(body_),
+        boost::asio::bind_executor(strand_, [self](const boost::system::error_code& ec, std::size_t) {
+          if (ec) return self->close();
+          self->on_frame();
+        }));
+  }
+
+  void on_frame() {
+    started_ = std::chrono::steady_clock::now();
+    auto in_buf =
+        std::make_shared<TMemoryBuffer>(body_.data(), static_cast<std::uint32_t>(body_.size()), TMemoryBuffer::COPY);
+    auto in = std::make_shared<TBinaryProtocol>(in_buf, static_cast<std::int32_t>(shared_->max_frame_bytes),
+                                                kMaxContainerElements, true, true);
+    std::string name;
+    TMessageType type{};
+    std::int32_t seqid = 0;
+    try {
+      in->readMessageBegin(name, type, seqid);
+    } catch (const std::exception& e) {
+      log_event(LogLevel::kWarn, "request_malformed", {{"error", e.what()}});
+      return reply_and_close(
+          error_frame(TApplicationException::PROTOCOL_ERROR, std::string("malformed request: ") + e.what(), "", 0));
+    }
+    if (type != apache::thrift::protocol::T_CALL && type != apache::thrift::protocol::T_ONEWAY) {
+      return reply_and_close(error_frame(TApplicationException::INVALID_MESSAGE_TYPE,
+                                         "expected a call, got message type " + std::to_string(type), name, seqid));
+    }
+    const auto colon = name.find(':');
+    if (colon == std::string::npos) {
+      method_ = name;
+      return reply_then_read(error_frame(TApplicationException::UNKNOWN_METHOD,
+                                         "'" + name +
+                                             "': calls must name their service (TMultiplexedProtocol with "
+                                             "'Sessions' or 'Admin')",
+                                         name, seqid),
+                             false);
+    }
+    const std::string service = name.substr(0, colon);
+    const std::string method = name.substr(colon + 1);
+    method_ = name;
+    auto proc = shared_->services.find(service);
+    if (proc == shared_->services.end()) {
+      return reply_then_read(error_frame(TApplicationException::UNKNOWN_METHOD,
+                                         "unknown service '" + service + "' (services: Sessions, Admin)", name, seqid),
+                             false);
+    }
+    auto stored = std::make_shared<apache::thrift::protocol::StoredMessageProtocol>(in, method, type, seqid);
+    auto out_buf = std::make_shared<TMemoryBuffer>();
+    auto out = std::make_shared<TBinaryProtocol>(out_buf);
+    auto self = this->shared_from_this();
+    const bool oneway = type == apache::thrift::protocol::T_ONEWAY;
+    try {
+      proc->second->process(
+          [self, stored, out, out_buf, name, seqid, oneway](bool ok) {
+            std::string reply = out_buf->getBufferAsString();
+            boost::asio::post(self->strand_, [self, reply = std::move(reply), ok, name, seqid, oneway]() mutable {
+              if (!ok && reply.empty()) {
+                // The arguments did not decode.
+                return self->reply_and_close(error_frame(TApplicationException::PROTOCOL_ERROR,
+                                                         "malformed arguments for '" + name + "'", name, seqid));
+              }
+              if (oneway) return self->read_header();
+              self->reply_then_read(std::move(reply), !ok);
+            });
+          },
+          stored, out);
+    } catch (const std::exception& e) {
+      log_event(LogLevel::kWarn, "request_malformed", {{"method", name}, {"error", e.what()}});
+      return reply_and_close(error_frame(TApplicationException::PROTOCOL_ERROR,
+                                         std::string("malformed request: ") + e.what(), name, seqid));
+    }
+  }
+
+  void write_frame(std::string payload, std::function<void()> then) {
+    auto frame = std::make_shared<std::string>();
+    const auto n = static_cast<std::uint32_t>(payload.size());
+    frame->reserve(payload.size() + 4);
+    frame->push_back(static_cast<char>(n >> 24));
+    frame->push_back(static_cast<char>(n >> 16));
+    frame->push_back(static_cast<char>(n >> 8));
+    frame->push_back(static_cast<char>(n));
+    frame->append(payload);
+    auto self = this->shared_from_this();
+    boost::asio::async_write(stream_, boost::asio::buffer(*frame),
+                             boost::asio::bind_executor(strand_, [self, frame, then = std::move(then)](
+                                                                     const boost::system::error_code& ec, std::size_t) {
+                               if (ec) return self->close();
+                               then();
+                             }));
+  }
+
+  void record(bool ok) {
+    if (method_.empty()) return;
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+    shared_->metrics->observe_rpc(method_, s, ok);
+    method_.clear();
+  }
+
+  void reply_then_read(std::string payload, bool error) {
+    record(!error);
+    auto self = this->shared_from_this();
+    write_frame(std::move(payload), [self] { self->read_header(); });
+  }
+
+  void reply_and_close(std::string payload) {
+    record(false);
+    auto self = this->shared_from_this();
+    write_frame(std::move(payload), [self] { self->close(); });
+  }
+
+  Stream stream_;
+  std::shared_ptr<ThriftServer::Shared> shared_;
+  boost::asio::strand<boost::asio::any_io_executor> strand_;
+  boost::asio::steady_timer idle_;
+  std::array<unsigned char, 4> header_{};
+  std::vector<std::uint8_t> body_;
+  std::string method_;
+  std::chrono::steady_clock::time_point started_;
+  bool closed_ = false;
+};
+
+}  // namespace
+
+Result<tcp::endpoint> parse_endpoint(const std::string& address) {
+  const auto colon = address.rfind(':');
+  if (colon == std::string::npos) return Status::invalid_argument("expected HOST:PORT, got '" + address + "'");
+  std::string host = address.substr(0, colon);
+  const std::string port = address.substr(colon + 1);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.empty() || host == "localhost") host = "127.0.0.1";
+  boost::system::error_code ec;
+  const auto ip = boost::asio::ip::make_address(host, ec);
+  if (ec) return Status::invalid_argument("'" + host + "' is not an IP address (use a numeric address)");
+  char* end = nullptr;
+  const long p = std::strtol(port.c_str(), &end, 10);
+  if (port.empty() || *end != '\0' || p < 0 || p > 65535) {
+    return Status::invalid_argument("bad port '" + port + "' in '" + address + "'");
+  }
+  return tcp::endpoint(ip, static_cast<std::uint16_t>(p));
+}
+
+ThriftServer::ThriftServer(boost::asio::io_context& io, ServerOptions options, ServiceMap services,
+                           metrics::DaemonMetrics& metrics)
+    : io_(io), options_(std::move(options)), shared_(std::make_shared<Shared>()), acceptor_(io) {
+  shared_->services = std::move(services);
+  shared_->metrics = &metrics;
+  shared_->max_frame_bytes = options_.max_frame_bytes;
+  shared_->idle_timeout_ms = options_.idle_timeout_ms;
+  shared_->max_connections = options_.max_connections;
+}
+
+ThriftServer::~ThriftServer() = default;
+
+Status ThriftServer::start() {
+  auto ep = parse_endpoint(options_.listen);
+  if (!ep) return ep.status();
+  if (options_.tls.enabled()) {
+    tls_ = std::make_unique<boost::asio::ssl::context>(boost::asio::ssl::context::tls_server);
+    boost::system::error_code ec;
+    tls_->set_options(boost::asio::ssl::context::default_workarounds | boost::asio::ssl::context::no_sslv2 |
+                      boost::asio::ssl::context::no_sslv3 | boost::asio::ssl::context::no_tlsv1 |
+                      boost::asio::ssl::context::no_tlsv1_1);
+    tls_->use_certificate_chain_file(options_.tls.cert_file, ec);
+    if (ec) return Status::invalid_argument("api.tls.cert '" + options_.tls.cert_file + "': " + ec.message());
+    tls_->use_private_key_file(options_.tls.key_file, boost::asio::ssl::context::pem, ec);
+    if (ec) return Status::invalid_argument("api.tls.key '" + options_.tls.key_file + "': " + ec.message());
+    if (!options_.tls.client_ca_file.empty()) {
+      tls_->load_verify_file(options_.tls.client_ca_file, ec);
+      if (ec)
+        return Status::invalid_argument("api.tls.client_ca '" + options_.tls.client_ca_file + "': " + ec.message());
+      tls_->set_verify_mode(boost::asio::ssl::verify_peer | boost::asio::ssl::verify_fail_if_no_peer_cert);
+    }
+  }
+  boost::system::error_code ec;
+  acceptor_.open(ep->protocol(), ec);
+  if (!ec) acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) acceptor_.bind(*ep, ec);
+  if (!ec) acceptor_.listen(boost::asio::socket_base::max_listen_connections, ec);
+  if (ec) return Status::unavailable("cannot listen on " + options_.listen + ": " + ec.message());
+  port_ = acceptor_.local_endpoint().port();
+  accept();
+  return Status::ok();
+}
+
+void ThriftServer::stop() {
+  shared_->stopping = true;
+  boost::system::error_code ignored;
+  acceptor_.close(ignored);
+}
+
+void ThriftServer::accept() {
+  acceptor_.async_accept(
+      boost::asio::make_strand(io_), [this](const boost::system::error_code& ec, tcp::socket socket) {
+        if (ec) {
+          if (ec == boost::asio::error::operation_aborted || shared_->stopping) return;
+          accept();
+          return;
+        }
+        if (shared_->connections.load() >= shared_->max_connections) {
+          log_event(LogLevel::kWarn, "connection_refused", {{"reason", "api.max_connections reached"}});
+          boost::system::error_code ignored;
+          socket.close(ignored);
+          accept();
+          return;
+        }
+        ++shared_->connections;
+        boost::system::error_code ignored;
+        socket.set_option(tcp::no_delay(true), ignored);
+        if (tls_) {
+          std::make_shared<Connection<boost::asio::ssl::stream<tcp::socket>>>(
+              boost::asio::ssl::stream<tcp::socket>(std::move(socket), *tls_), shared_)
+              ->start();
+        } else {
+          std::make_shared<Connection<tcp::socket>>(std::move(socket), shared_)->start();
+        }
+        accept();
+      });
+}
+
+}  // namespace sched::api

@@ -1,0 +1,136 @@
+// JSON form of session and executor records in the state store.
+#include "daemon/records.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace sched::daemon {
+namespace {
+
+using nlohmann::json;
+
+json resources_json(const core::Resources& r) {
+  json j = json::object();
+  for (std::size_t k = 0; k < core::ResourceKinds::count(); ++k) {
+    if (r[k] != 0) j[core::ResourceKinds::name(k)] = r[k];
+  }
+  return j;
+}
+
+core::Resources resources_from(const json& j) {
+  core::Resources r;
+  for (const auto& [name, v] : j.items()) {
+    auto kind = core::ResourceKinds::find_or_add(name);
+    if (kind) r[*kind] = v.get<std::int64_t>();
+  }
+  return r;
+}
+
+}  // namespace
+
+std::string to_json(const SessionRecord& s) {
+  json j;
+  j["id"] = s.id;
+  j["consumer"] = s.consumer;
+  j["user"] = s.user;
+  j["application"] = s.application;
+  j["principal"] = s.principal;
+  j["sla"] = std::string(core::sla_name(s.sla));
+  j["priority"] = s.priority;
+  j["shape"] = resources_json(s.shape);
+  j["min"] = s.min;
+  j["max"] = s.max;
+  j["demand"] = s.demand;
+  j["launch"] = {{"command", s.launch.command}, {"env", s.launch.env}, {"working_dir", s.launch.working_dir}};
+  j["lease_ttl_ms"] = s.lease_ttl_ms;
+  j["registered_ms"] = s.registered_ms;
+  j["first_executor_ms"] = s.first_executor_ms;
+  j["executor_seq"] = s.executor_seq;
+  j["failures"] = s.failures;
+  j["failed"] = s.failed;
+  j["failure"] = s.failure;
+  return j.dump();
+}
+
+std::string to_json(const ExecutorRecord& e) {
+  json j;
+  j["id"] = e.id;
+  j["session"] = e.session;
+  j["consumer"] = e.consumer;
+  j["host"] = e.host;
+  j["slots"] = e.slots;
+  j["revoking"] = e.revoking;
+  j["phase"] = static_cast<int>(e.phase);
+  j["since_ms"] = e.since_ms;
+  j["acknowledged"] = e.acknowledged;
+  j["exit_code"] = e.exit_code;
+  j["detail"] = e.detail;
+  j["backend_id"] = e.backend_id;
+  j["resources"] = resources_json(e.resources);
+  j["has_process"] = e.has_process;
+  j["exited_ms"] = e.exited_ms;
+  return j.dump();
+}
+
+Result<SessionRecord> session_from_json(std::string_view text) {
+  // nlohmann reports problems by throwing; they stop here.
+  try {
+    const json j = json::parse(text);
+    SessionRecord s;
+    s.id = j.at("id").get<std::string>();
+    s.consumer = j.at("consumer").get<std::string>();
+    s.user = j.value("user", "");
+    s.application = j.value("application", "");
+    s.principal = j.value("principal", "");
+    auto sla = core::parse_sla(j.at("sla").get<std::string>());
+    if (!sla) return sla.status();
+    s.sla = *sla;
+    s.priority = j.value("priority", 0);
+    s.shape = resources_from(j.at("shape"));
+    s.min = j.value("min", std::int64_t{0});
+    s.max = j.value("max", std::int64_t{0});
+    s.demand = j.value("demand", std::int64_t{0});
+    const json& l = j.at("launch");
+    s.launch.command = l.value("command", std::vector<std::string>{});
+    s.launch.env = l.value("env", std::map<std::string, std::string>{});
+    s.launch.working_dir = l.value("working_dir", "");
+    s.lease_ttl_ms = j.value("lease_ttl_ms", core::TimeMs{0});
+    s.registered_ms = j.value("registered_ms", core::TimeMs{0});
+    s.first_executor_ms = j.value("first_executor_ms", core::TimeMs{0});
+    s.executor_seq = j.value("executor_seq", std::int64_t{0});
+    s.failures = j.value("failures", 0);
+    s.failed = j.value("failed", false);
+    s.failure = j.value("failure", "");
+    return s;
+  } catch (const std::exception& e) {
+    return Status::internal(std::string("unreadable session record: ") + e.what());
+  }
+}
+
+Result<ExecutorRecord> executor_from_json(std::string_view text) {
+  try {
+    const json j = json::parse(text);
+    ExecutorRecord e;
+    e.id = j.at("id").get<std::string>();
+    e.session = j.at("session").get<std::string>();
+    e.consumer = j.value("consumer", "");
+    e.host = j.at("host").get<std::string>();
+    e.slots = j.value("slots", std::int64_t{0});
+    e.revoking = j.value("revoking", std::int64_t{0});
+    const int phase = j.value("phase", 1);
+    if (phase < 1 || phase > 4) return Status::internal("executor record with phase " + std::to_string(phase));
+    e.phase = static_cast<ExecutorPhase>(phase);
+    e.since_ms = j.value("since_ms", core::TimeMs{0});
+    e.acknowledged = j.value("acknowledged", false);
+    e.exit_code = j.value("exit_code", 0);
+    e.detail = j.value("detail", "");
+    e.backend_id = j.value("backend_id", "");
+    e.resources = resources_from(j.value("resources", json::object()));
+    e.has_process = j.value("has_process", true);
+    e.exited_ms = j.value("exited_ms", core::TimeMs{0});
+    return e;
+  } catch (const std::exception& ex) {
+    return Status::internal(std::string("unreadable executor record: ") + ex.what());
+  }
+}
+
+}  // namespace sched::daemon
