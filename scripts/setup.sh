@@ -11,7 +11,8 @@ APT_PACKAGES=(
   libthrift-dev thrift-compiler librocksdb-dev librdkafka-dev libboost-all-dev
   prometheus-cpp-dev libgtest-dev libgmock-dev
   libyaml-cpp-dev nlohmann-json3-dev libfmt-dev libspdlog-dev libcli11-dev
-  clang clang-format clang-tidy cppcheck
+  clang clang-format clang-tidy cppcheck libclang-rt-14-dev llvm
+  prometheus
 )
 
 missing=()
@@ -32,3 +33,6 @@ if ((${#missing[@]})); then
 else
   echo "setup: Debian packages present"
 fi
+
+# Python: the clients' and tests' packages in one venv under ~/.cache.
+bash "$(dirname "${BASH_SOURCE[0]}")/python-env.sh"
