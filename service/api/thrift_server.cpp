@@ -3,10 +3,6 @@
 #include "api/thrift_server.hpp"
 
 #include <thrift/TApplicationException.h>
-#include <thrift/async/TAsyncProcessor.h>
-#include <thrift/processor/TMultiplexedProcessor.h>
-#include <thrift/protocol/TBinaryProtocol.h>
-#include <thrift/transport/TBufferTransports.h>
 
 #include <array>
 #include <boost/asio/bind_executor.hpp>
@@ -17,16 +13,16 @@
 #include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
 #include <chrono>
+#include <string_view>
+#include <variant>
 #include <vector>
 
+#include "api/frame_router.hpp"
 #include "common/event_log.hpp"
 
 namespace sched::api {
 
 using apache::thrift::TApplicationException;
-using apache::thrift::protocol::TBinaryProtocol;
-using apache::thrift::protocol::TMessageType;
-using apache::thrift::transport::TMemoryBuffer;
 using boost::asio::ip::tcp;
 
 struct ThriftServer::Shared {
@@ -40,23 +36,6 @@ struct ThriftServer::Shared {
 };
 
 namespace {
-
-// Lists and maps in one request: far above any real call (10,000 executor
-// ids), far below what a hostile length field could make us allocate.
-constexpr std::int32_t kMaxContainerElements = 100'000;
-
-// A reply frame carrying a TApplicationException: how a Thrift client learns
-// that its request could not even be decoded.
-std::string error_frame(TApplicationException::TApplicationExceptionType type, const std::string& message,
-                        const std::string& name, std::int32_t seqid) {
-  auto buf = std::make_shared<TMemoryBuffer>();
-  TBinaryProtocol proto(buf);
-  TApplicationException x(type, message);
-  proto.writeMessageBegin(name, apache::thrift::protocol::T_EXCEPTION, seqid);
-  x.write(&proto);
-  proto.writeMessageEnd();
-  return buf->getBufferAsString();
-}
 
 template <typename Stream>
 class Connection : public std::enable_shared_from_this<Connection<Stream>> {
@@ -150,67 +129,36 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
 
   void on_frame() {
     started_ = std::chrono::steady_clock::now();
-    auto in_buf =
-        std::make_shared<TMemoryBuffer>(body_.data(), static_cast<std::uint32_t>(body_.size()), TMemoryBuffer::COPY);
-    auto in = std::make_shared<TBinaryProtocol>(in_buf, static_cast<std::int32_t>(shared_->max_frame_bytes),
-                                                kMaxContainerElements, true, true);
-    std::string name;
-    TMessageType type{};
-    std::int32_t seqid = 0;
-    try {
-      in->readMessageBegin(name, type, seqid);
-    } catch (const std::exception& e) {
-      log_event(LogLevel::kWarn, "request_malformed", {{"error", e.what()}});
-      return reply_and_close(
-          error_frame(TApplicationException::PROTOCOL_ERROR, std::string("malformed request: ") + e.what(), "", 0));
+    const FrameLimits limits{static_cast<std::int32_t>(shared_->max_frame_bytes), kMaxContainerElements};
+    FrameRoute route = route_frame(std::string_view(reinterpret_cast<const char*>(body_.data()), body_.size()),
+                                   shared_->services, limits);
+    if (auto* rejected = std::get_if<RejectedFrame>(&route)) {
+      if (!rejected->log_error.empty()) {
+        log_event(LogLevel::kWarn, "request_malformed", {{"error", rejected->log_error}});
+      }
+      method_ = rejected->method;
+      if (rejected->close) return reply_and_close(std::move(rejected->reply));
+      return reply_then_read(std::move(rejected->reply), false);
     }
-    if (type != apache::thrift::protocol::T_CALL && type != apache::thrift::protocol::T_ONEWAY) {
-      return reply_and_close(error_frame(TApplicationException::INVALID_MESSAGE_TYPE,
-                                         "expected a call, got message type " + std::to_string(type), name, seqid));
-    }
-    const auto colon = name.find(':');
-    if (colon == std::string::npos) {
-      method_ = name;
-      return reply_then_read(error_frame(TApplicationException::UNKNOWN_METHOD,
-                                         "'" + name +
-                                             "': calls must name their service (TMultiplexedProtocol with "
-                                             "'Sessions' or 'Admin')",
-                                         name, seqid),
-                             false);
-    }
-    const std::string service = name.substr(0, colon);
-    const std::string method = name.substr(colon + 1);
-    method_ = name;
-    auto proc = shared_->services.find(service);
-    if (proc == shared_->services.end()) {
-      return reply_then_read(error_frame(TApplicationException::UNKNOWN_METHOD,
-                                         "unknown service '" + service + "' (services: Sessions, Admin)", name, seqid),
-                             false);
-    }
-    auto stored = std::make_shared<apache::thrift::protocol::StoredMessageProtocol>(in, method, type, seqid);
-    auto out_buf = std::make_shared<TMemoryBuffer>();
-    auto out = std::make_shared<TBinaryProtocol>(out_buf);
+    const RoutedCall& call = std::get<RoutedCall>(route);
+    method_ = call.name;
     auto self = this->shared_from_this();
-    const bool oneway = type == apache::thrift::protocol::T_ONEWAY;
-    try {
-      proc->second->process(
-          [self, stored, out, out_buf, name, seqid, oneway](bool ok) {
-            std::string reply = out_buf->getBufferAsString();
-            boost::asio::post(self->strand_, [self, reply = std::move(reply), ok, name, seqid, oneway]() mutable {
-              if (!ok && reply.empty()) {
-                // The arguments did not decode.
-                return self->reply_and_close(error_frame(TApplicationException::PROTOCOL_ERROR,
-                                                         "malformed arguments for '" + name + "'", name, seqid));
-              }
-              if (oneway) return self->read_header();
-              self->reply_then_read(std::move(reply), !ok);
-            });
-          },
-          stored, out);
-    } catch (const std::exception& e) {
-      log_event(LogLevel::kWarn, "request_malformed", {{"method", name}, {"error", e.what()}});
+    const Status dispatched = dispatch_call(
+        call, [self, name = call.name, seqid = call.seqid, oneway = call.oneway](bool ok, std::string reply) {
+          boost::asio::post(self->strand_, [self, reply = std::move(reply), ok, name, seqid, oneway]() mutable {
+            if (!ok && reply.empty()) {
+              // The arguments did not decode.
+              return self->reply_and_close(error_frame(TApplicationException::PROTOCOL_ERROR,
+                                                       "malformed arguments for '" + name + "'", name, seqid));
+            }
+            if (oneway) return self->read_header();
+            self->reply_then_read(std::move(reply), !ok);
+          });
+        });
+    if (!dispatched.is_ok()) {
+      log_event(LogLevel::kWarn, "request_malformed", {{"method", call.name}, {"error", dispatched.message()}});
       return reply_and_close(error_frame(TApplicationException::PROTOCOL_ERROR,
-                                         std::string("malformed request: ") + e.what(), name, seqid));
+                                         "malformed request: " + dispatched.message(), call.name, call.seqid));
     }
   }
 
