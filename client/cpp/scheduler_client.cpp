@@ -148,8 +148,7 @@ Status SchedulerClient::call(const char* method, int recv_timeout_ms, const std:
     return status_of(e);
   } catch (const tt::TTransportException& e) {
     close_locked();
-    return Status::unavailable(std::string(method) + ": lost the connection to sessiond at " + server_ + ": " +
-                               e.what());
+    return Status::unavailable(std::string(method) + ": connection to sessiond at " + server_ + " failed: " + e.what());
   } catch (const apache::thrift::TApplicationException& e) {
     // The server could not run the call (unknown method: an older server).
     close_locked();

@@ -5,7 +5,8 @@
 
 namespace sched::sessionctl {
 
-using nlohmann::json;
+// Ordered, so fields print in the IDL's order, as the struct reads.
+using json = nlohmann::ordered_json;
 
 json json_of(const api::ResourceVector& v) {
   return {{"cpu_millis", v.cpu_millis},

@@ -228,11 +228,11 @@ TEST(SessionctlJsonViewsTest, TreeAndUsage) {
   u.cpu_seconds = 1.5;
   const auto usage = json_of(std::vector<api::ConsumerUsage>{u});
   EXPECT_EQ(usage[0]["cpu_seconds"], 1.5);
-  EXPECT_EQ(usage[0]["allocated"]["extras"], nlohmann::json::object());
+  EXPECT_EQ(usage[0]["allocated"]["extras"], nlohmann::ordered_json::object());
 }
 
 TEST(SessionctlJsonViewsTest, TextIsIndentedAndEndsInNewline) {
-  const std::string text = json_text(nlohmann::json{{"a", 1}});
+  const std::string text = json_text(nlohmann::ordered_json{{"a", 1}});
   EXPECT_EQ(text, "{\n  \"a\": 1\n}\n");
   EXPECT_EQ(nlohmann::json::parse(json_text(json_of(sample_status())))["backend"], "local");
 }
