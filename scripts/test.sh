@@ -26,6 +26,22 @@ count_ctest() {
   failed=$((failed + bad))
 }
 
+# pytest's summary "== 3 passed, 1 failed, 2 errors in 9.1s ==" -> counts.
+count_pytest() {
+  local log=$1 line p f e
+  line=$(grep -E "^=+ .*(passed|failed|error).* in [0-9.]+s" "$log" | tail -1)
+  if [[ -z $line ]]; then
+    echo "no pytest summary in $log" >&2
+    failed=$((failed + 1))
+    return
+  fi
+  p=$(grep -oE "[0-9]+ passed" <<<"$line" | grep -oE "[0-9]+" || echo 0)
+  f=$(grep -oE "[0-9]+ failed" <<<"$line" | grep -oE "[0-9]+" || echo 0)
+  e=$(grep -oE "[0-9]+ errors?" <<<"$line" | grep -oE "[0-9]+" || echo 0)
+  passed=$((passed + p))
+  failed=$((failed + f + e))
+}
+
 build() {  # build DIR [cmake args...]
   local dir=$1
   shift
@@ -39,6 +55,11 @@ if build build -DCMAKE_BUILD_TYPE=RelWithDebInfo; then
   echo "== tests"
   (cd build && ctest --output-on-failure -j "$JOBS" --timeout 600) 2>&1 | tee build/ctest.log
   count_ctest build/ctest.log
+  echo "== integration tests (real sessiond, executors, Prometheus) and Python client tests"
+  PY=${SCHED_VENV:-$HOME/.cache/session-scheduler/venv}/bin/python
+  PYTHONPATH=$ROOT/build/python:$ROOT/client/python "$PY" -m pytest -p no:cacheprovider -o junit_family=xunit2 client/python/tests tests/integration \
+    2>&1 | tee build/pytest.log
+  count_pytest build/pytest.log
 else
   echo "build failed"
   failed=$((failed + 1))

@@ -76,6 +76,12 @@ DaemonMetrics::DaemonMetrics() : registry_(std::make_shared<prometheus::Registry
   sessions_ = &BuildGauge().Name("sessiond_sessions").Help("Live sessions by SLA class").Register(r);
   executors_ = &BuildGauge().Name("sessiond_executors").Help("Executors by phase").Register(r);
   for (auto sla : {"interactive", "streaming", "batch"}) first_executor_->Add({{"sla", sla}}, latency_buckets());
+  // Every reason a revocation can carry starts at zero, so rate() and
+  // alerts see the series before the first preemption.
+  for (auto reason : {core::Reason::kOwnership, core::Reason::kRebalance, core::Reason::kLimit,
+                      core::Reason::kSlaPriority, core::Reason::kDrain, core::Reason::kCapacity}) {
+    revocations_->Add({{"reason", std::string(core::reason_name(reason))}});
+  }
 }
 
 void DaemonMetrics::observe_pass(double seconds) {

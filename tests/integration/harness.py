@@ -1,5 +1,5 @@
-"""Fixtures of the integration tests: a real sessiond process on loopback
-ports with its own data directory, configured per test, and clients for it."""
+"""The integration tests' harness: a real sessiond process on loopback ports
+with its own data directory, configured per test, and clients for it."""
 
 import os
 import re

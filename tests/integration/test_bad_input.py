@@ -13,7 +13,7 @@ from thrift.Thrift import TApplicationException
 from thrift.transport import TTransport
 
 import session_scheduler as ss
-from conftest import ADMIN_TOKEN, SESSIOND, TENANT_A_TOKEN, TENANT_B_TOKEN, granted, wait_for
+from harness import ADMIN_TOKEN, SESSIOND, TENANT_A_TOKEN, TENANT_B_TOKEN, granted, wait_for
 
 
 def state_of(client):

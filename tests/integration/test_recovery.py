@@ -4,7 +4,7 @@ are there, no executor process was lost or duplicated, and drivers go on."""
 
 import time
 
-from conftest import executor_launch, granted, wait_for
+from harness import executor_launch, granted, wait_for
 
 
 def snapshot(client):

@@ -5,7 +5,7 @@ grace periods, allocations checked through the admin API after each step."""
 import os
 import time
 
-from conftest import executor_launch, granted, wait_for
+from harness import executor_launch, granted, wait_for
 
 
 def alive_pids(state_dir):
