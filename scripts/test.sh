@@ -42,24 +42,27 @@ count_pytest() {
   failed=$((failed + f + e))
 }
 
-build() {  # build DIR [cmake args...]
-  local dir=$1
-  shift
+build() {  # build DIR TARGET [cmake args...]
+  local dir=$1 target=$2
+  shift 2
   cmake -S . -B "$dir" -G Ninja "$@" >"$dir.configure.log" 2>&1 || { cat "$dir.configure.log"; return 1; }
-  ninja -C "$dir" -j "$JOBS" >"$dir.build.log" 2>&1 || { tail -60 "$dir.build.log"; return 1; }
+  ninja -C "$dir" -j "$JOBS" $target >"$dir.build.log" 2>&1 || { tail -60 "$dir.build.log"; return 1; }
 }
 
 mkdir -p build
 echo "== build (RelWithDebInfo)"
-if build build -DCMAKE_BUILD_TYPE=RelWithDebInfo; then
+if build build all -DCMAKE_BUILD_TYPE=RelWithDebInfo; then
   echo "== tests"
   (cd build && ctest --output-on-failure -j "$JOBS" --timeout 600) 2>&1 | tee build/ctest.log
   count_ctest build/ctest.log
   echo "== integration tests (real sessiond, executors, Prometheus) and Python client tests"
   PY=${SCHED_VENV:-$HOME/.cache/session-scheduler/venv}/bin/python
-  PYTHONPATH=$ROOT/build/python:$ROOT/client/python "$PY" -m pytest -p no:cacheprovider -o junit_family=xunit2 client/python/tests tests/integration \
-    2>&1 | tee build/pytest.log
-  count_pytest build/pytest.log
+  # Two runs: each folder's conftest.py is its own module named conftest.
+  for suite in client/python/tests tests/integration; do
+    log=build/pytest-$(basename "$(dirname "$suite")")-$(basename "$suite").log
+    PYTHONPATH=$ROOT/build/python:$ROOT/client/python "$PY" -m pytest -p no:cacheprovider "$suite" 2>&1 | tee "$log"
+    count_pytest "$log"
+  done
 else
   echo "build failed"
   failed=$((failed + 1))
@@ -67,7 +70,7 @@ fi
 
 if [[ ${SKIP_SANITIZERS:-0} != 1 ]]; then
   echo "== build (ASan+UBSan) and unit tests under sanitizers"
-  if build build-asan -DCMAKE_BUILD_TYPE=Debug -DSCHED_SANITIZE=ON; then
+  if build build-asan unit-tests -DCMAKE_BUILD_TYPE=Debug -DSCHED_SANITIZE=ON; then
     (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
       ctest --output-on-failure -j "$JOBS" -L unit --timeout 900) 2>&1 | tee build-asan/ctest.log
     count_ctest build-asan/ctest.log
