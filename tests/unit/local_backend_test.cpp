@@ -123,7 +123,9 @@ class LocalBackendTest : public ::testing::Test {
     dir_ = tmpl;
     std::random_device rd;
     instance_ = "test-" + std::to_string(::getpid()) + "-" + std::to_string(rd());
-    thread_ = std::thread([this] { io_.run(); });
+    // Two I/O threads, as the daemon may run: handlers of one executor can
+    // land on either.
+    for (int i = 0; i < 2; ++i) threads_.emplace_back([this] { io_.run(); });
   }
 
   void TearDown() override {
@@ -136,7 +138,7 @@ class LocalBackendTest : public ::testing::Test {
     for (const pid_t pid : strangers_) ::kill(-pid, SIGKILL);
     work_.reset();
     io_.stop();
-    thread_.join();
+    for (auto& t : threads_) t.join();
     backends_.clear();
     std::error_code ec;
     fs::remove_all(dir_, ec);
@@ -201,7 +203,7 @@ class LocalBackendTest : public ::testing::Test {
 
   asio::io_context io_;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_{asio::make_work_guard(io_)};
-  std::thread thread_;
+  std::vector<std::thread> threads_;
   fs::path dir_;
   std::string instance_;
   std::vector<std::unique_ptr<LocalBackend>> backends_;
@@ -391,6 +393,10 @@ TEST_F(LocalBackendTest, ExecutorsOutliveShutdownAndANewBackendAdoptsThem) {
   ASSERT_TRUE(a.launch(r).is_ok());
   auto running = first.wait_for("e1", Kind::kRunning);
   ASSERT_TRUE(running);
+  // Its own session and group: a daemon's death (or its terminal's signals) do not reach it.
+  const pid_t pid = local::parse_backend_id(running->backend_id)->pid;
+  EXPECT_EQ(::getsid(pid), pid);
+  EXPECT_EQ(::getpgid(pid), pid);
   a.shutdown();
 
   EventLog second;
