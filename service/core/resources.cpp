@@ -66,29 +66,6 @@ std::size_t ResourceKinds::count() {
   return t.names.size();
 }
 
-std::int64_t Resources::count_of(const Resources& shape) const {
-  std::int64_t n = std::numeric_limits<std::int64_t>::max();
-  bool any = false;
-  for (std::size_t k = 0; k < kMaxResourceKinds; ++k) {
-    if (shape.v_[k] <= 0) continue;
-    any = true;
-    n = std::min(n, v_[k] <= 0 ? 0 : v_[k] / shape.v_[k]);
-  }
-  return any ? n : 0;
-}
-
-Resources Resources::min(const Resources& a, const Resources& b) {
-  Resources r;
-  for (std::size_t k = 0; k < kMaxResourceKinds; ++k) r.v_[k] = std::min(a.v_[k], b.v_[k]);
-  return r;
-}
-
-Resources Resources::max(const Resources& a, const Resources& b) {
-  Resources r;
-  for (std::size_t k = 0; k < kMaxResourceKinds; ++k) r.v_[k] = std::max(a.v_[k], b.v_[k]);
-  return r;
-}
-
 std::string Resources::to_string() const {
   std::string out;
   for (std::size_t k = 0; k < kMaxResourceKinds; ++k) {
@@ -97,49 +74,6 @@ std::string Resources::to_string() const {
     out += ResourceKinds::name(k) + "=" + format_quantity(k, v_[k]);
   }
   return out.empty() ? "none" : out;
-}
-
-FracResources FracResources::min(const FracResources& a, const FracResources& b) {
-  FracResources r;
-  for (std::size_t k = 0; k < kMaxResourceKinds; ++k) r.v_[k] = std::min(a.v_[k], b.v_[k]);
-  return r;
-}
-
-FracResources FracResources::max(const FracResources& a, const FracResources& b) {
-  FracResources r;
-  for (std::size_t k = 0; k < kMaxResourceKinds; ++k) r.v_[k] = std::max(a.v_[k], b.v_[k]);
-  return r;
-}
-
-FracResources FracResources::clamped() const {
-  FracResources r = *this;
-  for (auto& x : r.v_) x = std::max(0.0, x);
-  return r;
-}
-
-bool FracResources::fits_in(const FracResources& o, double eps) const {
-  for (std::size_t k = 0; k < kMaxResourceKinds; ++k)
-    if (v_[k] > o.v_[k] + eps) return false;
-  return true;
-}
-
-bool FracResources::is_zero(double eps) const {
-  for (auto x : v_)
-    if (std::abs(x) > eps) return false;
-  return true;
-}
-
-std::int64_t FracResources::count_of(const Resources& shape) const {
-  double n = std::numeric_limits<double>::infinity();
-  bool any = false;
-  for (std::size_t k = 0; k < kMaxResourceKinds; ++k) {
-    if (shape[k] <= 0) continue;
-    any = true;
-    n = std::min(n, v_[k] / static_cast<double>(shape[k]));
-  }
-  if (!any || n <= 0) return 0;
-  // 1e-6 of a shape absorbs the rounding of the fractional share arithmetic.
-  return static_cast<std::int64_t>(std::floor(n + 1e-6));
 }
 
 DominantShare::DominantShare(const Resources& total) {

@@ -2,8 +2,11 @@
 // capacity, plans, executor shapes and allocations are written.
 #pragma once
 
+#include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -138,6 +141,73 @@ class FracResources {
  private:
   std::array<double, kMaxResourceKinds> v_{};
 };
+
+// Hot in every pass: defined here so they inline.
+inline std::int64_t Resources::count_of(const Resources& shape) const {
+  std::int64_t n = std::numeric_limits<std::int64_t>::max();
+  bool any = false;
+  for (std::size_t k = 0; k < kMaxResourceKinds; ++k) {
+    if (shape.v_[k] <= 0) continue;
+    any = true;
+    n = std::min(n, v_[k] <= 0 ? 0 : v_[k] / shape.v_[k]);
+  }
+  return any ? n : 0;
+}
+
+inline Resources Resources::min(const Resources& a, const Resources& b) {
+  Resources r;
+  for (std::size_t k = 0; k < kMaxResourceKinds; ++k) r.v_[k] = std::min(a.v_[k], b.v_[k]);
+  return r;
+}
+
+inline Resources Resources::max(const Resources& a, const Resources& b) {
+  Resources r;
+  for (std::size_t k = 0; k < kMaxResourceKinds; ++k) r.v_[k] = std::max(a.v_[k], b.v_[k]);
+  return r;
+}
+
+inline FracResources FracResources::min(const FracResources& a, const FracResources& b) {
+  FracResources r;
+  for (std::size_t k = 0; k < kMaxResourceKinds; ++k) r.v_[k] = std::min(a.v_[k], b.v_[k]);
+  return r;
+}
+
+inline FracResources FracResources::max(const FracResources& a, const FracResources& b) {
+  FracResources r;
+  for (std::size_t k = 0; k < kMaxResourceKinds; ++k) r.v_[k] = std::max(a.v_[k], b.v_[k]);
+  return r;
+}
+
+inline FracResources FracResources::clamped() const {
+  FracResources r = *this;
+  for (auto& x : r.v_) x = std::max(0.0, x);
+  return r;
+}
+
+inline bool FracResources::fits_in(const FracResources& o, double eps) const {
+  for (std::size_t k = 0; k < kMaxResourceKinds; ++k)
+    if (v_[k] > o.v_[k] + eps) return false;
+  return true;
+}
+
+inline bool FracResources::is_zero(double eps) const {
+  for (auto x : v_)
+    if (std::abs(x) > eps) return false;
+  return true;
+}
+
+inline std::int64_t FracResources::count_of(const Resources& shape) const {
+  double n = std::numeric_limits<double>::infinity();
+  bool any = false;
+  for (std::size_t k = 0; k < kMaxResourceKinds; ++k) {
+    if (shape[k] <= 0) continue;
+    any = true;
+    n = std::min(n, v_[k] / static_cast<double>(shape[k]));
+  }
+  if (!any || n <= 0) return 0;
+  // 1e-6 of a shape absorbs the rounding of the fractional share arithmetic.
+  return static_cast<std::int64_t>(std::floor(n + 1e-6));
+}
 
 // Dominant share relative to a fixed total: max over kinds of amount/total.
 // Precomputes reciprocals so the hot loops multiply instead of divide.

@@ -148,6 +148,17 @@ Status Scheduler::set_tree(const TreeSpec& spec, bool check_capacity) {
   }
   tree_ = std::move(next);
   nodes_.assign(tree_.size(), NodeState{});
+  // Node indices moved: re-index the claimants of revocations in flight.
+  for (auto& [id, r] : revocations_) {
+    r.claimant_refs.clear();
+    for (const std::string& name : r.claimants) {
+      if (!name.empty() && name.front() == '/') {
+        if (auto n = tree_.find(name)) r.claimant_refs.push_back({*n, -1, 0});
+      } else if (auto it = session_by_id_.find(name); it != session_by_id_.end()) {
+        r.claimant_refs.push_back({-1, it->second, sessions_[static_cast<std::size_t>(it->second)].seq});
+      }
+    }
+  }
   for (auto [si, node] : moves) {
     Session& s = sessions_[static_cast<std::size_t>(si)];
     s.consumer = node;
@@ -648,10 +659,10 @@ void Scheduler::distribute(int node, const FracResources& capacity) {
   policy_->distribute(capacity, norm_, shares, uniform_ ? &config_.slot : nullptr,
                       node == ConsumerTree::kRoot ? &stranded : nullptr);
   // Who gains at this level: the children getting more than they hold.
-  std::vector<std::string> gaining;
+  gaining_.clear();
   for (std::size_t i = 0; i < tn.children.size(); ++i) {
     const ChildShare& sh = shares[i];
-    if (!sh.target.fits_in(sh.hold + sh.reserved_idle, kEps)) gaining.push_back(tree_.node(tn.children[i]).path);
+    if (!sh.target.fits_in(sh.hold + sh.reserved_idle, kEps)) gaining_.push_back(tn.children[i]);
   }
   // Record every child's reason before descending into any of them. A cut
   // serves both whoever gains here and whatever this node was cut for.
@@ -676,7 +687,7 @@ void Scheduler::distribute(int node, const FracResources& capacity) {
                                              : std::string();
     }
     if (inherited) cs.claimants = st.claimants;
-    cs.claimants.insert(cs.claimants.end(), gaining.begin(), gaining.end());
+    cs.claimants.insert(cs.claimants.end(), gaining_.begin(), gaining_.end());
   }
   for (std::size_t i = 0; i < tn.children.size(); ++i) {
     // Index afresh: a deeper level may grow scratch_ and move its rows.
@@ -754,7 +765,7 @@ void Scheduler::apply_targets() {
     }
     return &prefer;
   };
-  std::map<std::vector<std::string>, std::vector<Resources>> shapes_for;  // this pass's answers
+  std::map<std::vector<ClaimantRef>, std::vector<Resources>> shapes_for;  // this pass's answers
   for (int si : changed_sessions_) {
     Session& s = sessions_[static_cast<std::size_t>(si)];
     if (!s.live) continue;
@@ -763,14 +774,19 @@ void Scheduler::apply_targets() {
       // Limits and drains take slots back whatever happens next; every other
       // cut is for someone, and is made only where it lets them run.
       const bool for_someone = s.reason != Reason::kLimit && s.reason != Reason::kDrain;
-      std::vector<std::string> claimants;
+      std::vector<ClaimantRef> claimants;
       const std::vector<Resources>* shapes = nullptr;
       if (for_someone) {
         // Inside a consumer the claimant is one session; otherwise every
         // consumer the cut serves.
         const bool one_session = s.reason == Reason::kSlaPriority && !s.beneficiary.empty() && s.beneficiary[0] != '/';
-        claimants = one_session ? std::vector<std::string>{s.beneficiary}
-                                : nodes_[static_cast<std::size_t>(s.consumer)].claimants;
+        if (one_session) {
+          auto b = session_by_id_.find(s.beneficiary);
+          if (b != session_by_id_.end())
+            claimants.push_back({-1, b->second, sessions_[static_cast<std::size_t>(b->second)].seq});
+        } else {
+          for (int c : nodes_[static_cast<std::size_t>(s.consumer)].claimants) claimants.push_back({c, -1, 0});
+        }
         auto it = shapes_for.find(claimants);
         if (it == shapes_for.end()) it = shapes_for.emplace(claimants, claimant_shapes(claimants)).first;
         shapes = &it->second;
@@ -786,7 +802,7 @@ void Scheduler::apply_targets() {
   }
 }
 
-std::vector<Resources> Scheduler::claimant_shapes(const std::vector<std::string>& beneficiaries) const {
+std::vector<Resources> Scheduler::claimant_shapes(const std::vector<ClaimantRef>& beneficiaries) const {
   // The executor shapes of sessions waiting for slots that a cut for
   // `beneficiaries` (consumer paths or session ids; empty: anyone) serves.
   std::vector<Resources> shapes;
@@ -938,17 +954,27 @@ void Scheduler::forget_promise(int host, std::uint64_t id) {
   if (it->second.empty()) promises_.erase(it);
 }
 
-bool Scheduler::claims(const Session& s, const std::vector<std::string>& claimants) const {
-  const std::string& path = tree_.node(s.consumer).path;
-  for (const std::string& c : claimants) {
-    if (c.empty()) continue;
-    if (c.front() != '/') {
-      if (c == s.spec.id) return true;
-    } else if (c == "/" || path == c || path.rfind(c + "/", 0) == 0) {
+bool Scheduler::claims(const Session& s, const std::vector<ClaimantRef>& claimants) const {
+  for (const ClaimantRef& c : claimants) {
+    if (c.session >= 0) {
+      if (c.seq == s.seq) return true;
+    } else if (c.node >= 0 && is_under(s.consumer, c.node)) {
       return true;
     }
   }
   return false;
+}
+
+std::vector<std::string> Scheduler::claimant_names(const std::vector<ClaimantRef>& claimants) const {
+  std::vector<std::string> names;
+  names.reserve(claimants.size());
+  for (const ClaimantRef& c : claimants) {
+    if (c.session >= 0)
+      names.push_back(sessions_[static_cast<std::size_t>(c.session)].spec.id);
+    else
+      names.push_back(tree_.node(c.node).path);
+  }
+  return names;
 }
 
 bool Scheduler::promised_elsewhere(const Session& s, int host, bool made_for_one) const {
@@ -956,9 +982,9 @@ bool Scheduler::promised_elsewhere(const Session& s, int host, bool made_for_one
   if (it == promises_.end()) return false;
   for (std::uint64_t id : it->second) {
     const Revocation& r = revocations_.at(id);
-    if (r.reason == Reason::kDrain || r.claimants.empty()) continue;
+    if (r.reason == Reason::kDrain || r.claimant_refs.empty()) continue;
     if (made_for_one && r.for_session < 0) continue;
-    if (!claims(s, r.claimants)) return true;
+    if (!claims(s, r.claimant_refs)) return true;
   }
   return false;
 }
@@ -1095,8 +1121,8 @@ void Scheduler::reclaim_for_placement() {
     for (const auto& [key, n] : taken) {
       if (n == 0) continue;
       Session& y = sessions_[static_cast<std::size_t>(key.first)];
-      Revocation& r =
-          revoke_at(y, y.placements[key.second], n, Reason::kOwnership, beneficiary, {beneficiary, s.spec.id});
+      Revocation& r = revoke_at(y, y.placements[key.second], n, Reason::kOwnership, beneficiary,
+                                {ClaimantRef{owner, -1, 0}, ClaimantRef{-1, si, s.seq}});
       r.for_session = si;
       r.for_seq = s.seq;
       sticky_.insert(r.id);
@@ -1236,7 +1262,7 @@ void Scheduler::grant(Session& s, int host, std::int64_t slots) {
 
 void Scheduler::revoke(Session& s, std::int64_t slots, Reason reason, const std::string& beneficiary,
                        const std::vector<std::uint8_t>* prefer_hosts, const std::vector<Resources>* useful_for,
-                       const std::vector<std::string>& claimants) {
+                       const std::vector<ClaimantRef>& claimants) {
   const std::vector<std::size_t> order = revocation_order(s.placements, prefer_hosts);
   std::int64_t left = slots;
   for (std::size_t i : order) {
@@ -1257,7 +1283,7 @@ void Scheduler::revoke(Session& s, std::int64_t slots, Reason reason, const std:
 }
 
 Revocation& Scheduler::revoke_at(Session& s, Placement& p, std::int64_t n, Reason reason,
-                                 const std::string& beneficiary, const std::vector<std::string>& claimants) {
+                                 const std::string& beneficiary, const std::vector<ClaimantRef>& claimants) {
   p.revoking += n;
   s.revoking += n;
   add_hold(s.consumer, shape_of(s) * -n);
@@ -1270,7 +1296,8 @@ Revocation& Scheduler::revoke_at(Session& s, Placement& p, std::int64_t n, Reaso
   r.deadline = now_ + tree_.grace_ms(s.consumer, s.spec.sla, config_.sla);
   r.reason = reason;
   r.beneficiary = beneficiary;
-  r.claimants = claimants;
+  r.claimants = claimant_names(claimants);
+  r.claimant_refs = claimants;
   by_deadline_.insert({r.deadline, r.id});
   promises_[r.host].push_back(r.id);
   ++revocation_epoch_;
@@ -1363,12 +1390,12 @@ void Scheduler::reclaim(std::uint64_t id) {
   };
   if (r.for_session >= 0) {
     if (sessions_[static_cast<std::size_t>(r.for_session)].seq == r.for_seq) serve(r.for_session);
-  } else if (!r.claimants.empty() && r.reason != Reason::kDrain) {
+  } else if (!r.claimant_refs.empty() && r.reason != Reason::kDrain) {
     std::vector<int> waiting;
     for (const auto& g : unplaced_.groups()) {
       if (!g.shape.fits_in(hosts_.host(r.host).free())) continue;
       for (int si : g.members)
-        if (claims(sessions_[static_cast<std::size_t>(si)], r.claimants)) waiting.push_back(si);
+        if (claims(sessions_[static_cast<std::size_t>(si)], r.claimant_refs)) waiting.push_back(si);
     }
     std::sort(waiting.begin(), waiting.end(), [&](int a, int b) {
       return sessions_[static_cast<std::size_t>(a)].seq < sessions_[static_cast<std::size_t>(b)].seq;

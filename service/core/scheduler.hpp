@@ -45,6 +45,15 @@ struct SchedulerConfig {
   TimeMs full_pass_interval_ms = 10'000;
 };
 
+// Whom freed room is kept for, as the core indexes it: a consumer (and
+// everything below it), or one session (its index and registration seq).
+struct ClaimantRef {
+  int node = -1;
+  int session = -1;
+  std::uint64_t seq = 0;
+  friend auto operator<=>(const ClaimantRef&, const ClaimantRef&) = default;
+};
+
 // A revocation in flight: slots a session must give back by `deadline`.
 struct Revocation {
   std::uint64_t id = 0;
@@ -62,6 +71,7 @@ struct Revocation {
   // Whom the freed room is for (consumer paths, session ids); until the
   // deadline, room on this host is kept for them. Empty: anyone.
   std::vector<std::string> claimants;
+  std::vector<ClaimantRef> claimant_refs;  // the same, indexed
 };
 
 class Scheduler {
@@ -141,9 +151,9 @@ class Scheduler {
     bool dirty = true;    // the policy must look at it again
     bool queued = false;  // in dirty_nodes_, awaiting aggregation
     Reason reason = Reason::kNone;
-    std::string beneficiary;             // shown in decisions
-    std::vector<std::string> claimants;  // every consumer a cut here serves
-    std::vector<int> sessions;           // leaves only
+    std::string beneficiary;     // shown in decisions
+    std::vector<int> claimants;  // every consumer a cut here serves
+    std::vector<int> sessions;   // leaves only
   };
 
   Scheduler(const SchedulerConfig& config, const Clock* clock, std::unique_ptr<SharePolicy> policy);
@@ -176,19 +186,21 @@ class Scheduler {
   // shapes run are taken (a cut that helps nobody is not carried out).
   void revoke(Session& s, std::int64_t slots, Reason reason, const std::string& beneficiary,
               const std::vector<std::uint8_t>* prefer_hosts, const std::vector<Resources>* useful_for = nullptr,
-              const std::vector<std::string>& claimants = {});
-  std::vector<Resources> claimant_shapes(const std::vector<std::string>& beneficiaries) const;
+              const std::vector<ClaimantRef>& claimants = {});
+  std::vector<Resources> claimant_shapes(const std::vector<ClaimantRef>& beneficiaries) const;
   void cancel_revocations(Session& s, std::int64_t slots);
   // Revokes `slots` of `s` on one host; returns the revocation.
   Revocation& revoke_at(Session& s, Placement& p, std::int64_t slots, Reason reason, const std::string& beneficiary,
-                        const std::vector<std::string>& claimants);
+                        const std::vector<ClaimantRef>& claimants);
   // Hosts whose free room is kept for the claimants of revocations there.
   void forget_promise(int host, std::uint64_t id);
   // Whether free room on `host` is kept for the claimants of revocations
   // there that `s` is not one of (with `made_for_one`: only revocations
   // made for one waiting session count).
   bool promised_elsewhere(const Session& s, int host, bool made_for_one = false) const;
-  bool claims(const Session& s, const std::vector<std::string>& claimants) const;
+  bool claims(const Session& s, const std::vector<ClaimantRef>& claimants) const;
+  // Claimants as decisions and views name them (consumer paths, session ids).
+  std::vector<std::string> claimant_names(const std::vector<ClaimantRef>& claimants) const;
   void cancel_revocation(std::uint64_t id, std::int64_t slots, Decisions* to = nullptr);
   // Forgets a revocation everywhere it is indexed (no decision, no slots).
   void drop_revocation(std::uint64_t id);
@@ -274,6 +286,7 @@ class Scheduler {
   TimeMs last_full_pass_ = 0;
   Decisions out_;
   std::vector<std::vector<ChildShare>> scratch_;
+  std::vector<int> gaining_;
   std::vector<SessionClaim> claims_;
 };
 
