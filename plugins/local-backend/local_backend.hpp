@@ -41,6 +41,9 @@ Result<LocalBackendConfig> read_local_backend_config(const YAML::Node* section, 
 // Thread-safe: launch() and stop() may be called from any thread while the
 // io_context's threads run the watchers. No method blocks for long; events
 // reach the sink from the io_context's threads.
+//
+// REQUIRES: the backend is destroyed before its io_context (its pidfds and
+// timers belong to that io_context).
 class LocalBackend final : public ExecutorBackend {
  public:
   // Fails on a missing io_context, data_dir or instance_id, a bad
