@@ -22,10 +22,15 @@ double units_in(const FracResources& r, const Resources& unit) {
 }
 
 // `r` scaled down to a whole number of `unit`s (its mix of kinds kept).
+// Kinds the unit does not use are not counted in units and are left as they
+// are: gpus given to a consumer whose smallest executor is cpu-only (its cpu
+// covered by its guarantee, its gpu sessions hungry) are not rounded away.
 FracResources whole_units(const FracResources& r, const Resources& unit) {
   const double x = units_in(r, unit);
-  if (x <= 0) return FracResources{};
-  return r * (std::floor(x + 1e-6) / x);
+  const double f = x > 0 ? std::floor(x + 1e-6) / x : 0.0;
+  FracResources out;
+  for (std::size_t k = 0; k < kMaxResourceKinds; ++k) out[k] = unit[k] > 0 ? r[k] * f : r[k];
+  return out;
 }
 
 class HybridSharePolicy final : public SharePolicy {
