@@ -100,6 +100,30 @@ std::vector<FracResources> weighted_drf_fill(const FracResources& pool, const st
     if (!froze) break;  // float corner: keep the levels reached
   }
   for (std::size_t i = 0; i < n; ++i) out[i] = unit[i] * given[i];
+  // Leftover kinds (docs/scheduling.md: "leftover kinds go to children whose mix of executors can still use
+  // them"): DRF stops everyone who needs the kind that ran out, which can leave another kind (gpus, when cpu runs
+  // out first) idle. What is left of each kind goes by weight to the claimants with demand left in it, capped by
+  // that demand, round after round until it is used up or nobody can take more.
+  for (std::size_t k = 0; k < kMaxResourceKinds; ++k) {
+    double left = pool[k];
+    for (std::size_t i = 0; i < n; ++i) left -= out[i][k];
+    for (int round = 0; round < 100 && left > 1e-6 * std::max(1.0, pool[k]); ++round) {
+      double weights = 0;
+      for (std::size_t i = 0; i < n; ++i)
+        if (weight[i] > 0 && room[i][k] - out[i][k] > 1e-9) weights += weight[i];
+      if (weights <= 0) break;
+      double given_now = 0;
+      for (std::size_t i = 0; i < n; ++i) {
+        const double r = room[i][k] - out[i][k];
+        if (weight[i] <= 0 || r <= 1e-9) continue;
+        const double part = std::min(r, left * weight[i] / weights);
+        out[i][k] += part;
+        given_now += part;
+      }
+      left -= given_now;
+      if (given_now <= 1e-12) break;
+    }
+  }
   return out;
 }
 

@@ -22,6 +22,8 @@ class Dominant {
 // Splits `pool` among claimants by weighted progressive filling: each grows along its own `room` vector, their
 // dominant shares divided by their weights rising together from zero; one stops when its room is met or a kind
 // it needs runs out. Solved by bisection on the common level (slow, obviously right; fine for 10 claimants).
+// Then what is left of each kind goes by weight to the claimants with room left in that kind (the design's
+// leftover rule: gpus do not sit idle because cpu ran out first).
 std::vector<core::FracResources> weighted_drf_fill(const core::FracResources& pool,
                                                    const std::vector<core::FracResources>& room,
                                                    const std::vector<double>& weight, const Dominant& dom);
