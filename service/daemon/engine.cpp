@@ -1100,27 +1100,51 @@ wire::SessionInfo Engine::session_info(const SessionRecord& rec) const {
   return i;
 }
 
+core::Resources Engine::borrowed_total() const {
+  const auto& tree = sched_->tree();
+  core::Resources total;
+  for (int leaf : tree.leaves()) total += positive_part(sched_->consumer_held(leaf) - sched_->plan(leaf).owned);
+  return total;
+}
+
+std::map<std::string, int> Engine::sessions_per_consumer() const {
+  std::map<std::string, int> out;
+  for (const auto& [id, rec] : sessions_) ++out[rec.consumer];
+  return out;
+}
+
+// One consumer's numbers, the same for the admin API and the gauges. `lent`
+// is its unused owned amount capped by what all leaves borrow: an upper
+// bound when several owners lend at once.
+metrics::ConsumerFigures Engine::figures(int node, const core::Resources& borrowed_total,
+                                         const std::map<std::string, int>& sessions_per_consumer) const {
+  metrics::ConsumerFigures f;
+  const auto& plan = sched_->plan(node);
+  f.owned = plan.owned;
+  f.allocated = sched_->consumer_held(node);
+  f.demand = rounded(sched_->consumer_demand(node));
+  f.target = rounded(sched_->consumer_target(node));
+  f.borrowed = positive_part(f.allocated - f.owned);
+  f.lent = core::Resources::min(positive_part(f.owned - f.allocated), borrowed_total);
+  const std::string& path = sched_->tree().node(node).path;
+  for (const auto& [consumer, k] : sessions_per_consumer)
+    if (api::path_is_under(consumer, path)) f.sessions += k;
+  return f;
+}
+
 wire::ConsumerTree Engine::tree_view(const api::Principal& who) const {
   wire::ConsumerTree t;
   if (who.admin) t.yaml = tree_yaml_;
   t.version = tree_version_;
   t.updated_ms = tree_updated_ms_;
   const auto& tree = sched_->tree();
-  // Borrowed capacity in all, to bound what owners can be said to lend.
-  core::Resources borrowed_total;
-  std::vector<core::Resources> held(tree.size());
-  for (std::size_t i = 0; i < tree.size(); ++i) {
-    held[i] = sched_->consumer_held(static_cast<int>(i));
-    if (tree.node(static_cast<int>(i)).is_leaf()) {
-      borrowed_total += positive_part(held[i] - sched_->plan(static_cast<int>(i)).owned);
-    }
-  }
-  std::map<std::string, int> sessions_per;
-  for (const auto& [id, rec] : sessions_) ++sessions_per[rec.consumer];
+  const core::Resources borrowed = borrowed_total();
+  const auto per_consumer = sessions_per_consumer();
   for (std::size_t i = 0; i < tree.size(); ++i) {
     const auto& n = tree.node(static_cast<int>(i));
     if (!who.admin && !who.may_act_on(n.path)) continue;
     const core::ConsumerPlan& plan = sched_->plan(static_cast<int>(i));
+    const metrics::ConsumerFigures f = figures(static_cast<int>(i), borrowed, per_consumer);
     wire::ConsumerInfo c;
     c.path = n.path;
     c.leaf = n.is_leaf();
@@ -1129,15 +1153,12 @@ wire::ConsumerTree Engine::tree_view(const api::Principal& who) const {
     c.limit = api::to_api_limit(plan.limit);
     c.reserved = api::to_api(plan.reserved);
     c.borrow = plan.borrow;
-    c.demand = api::to_api(rounded(sched_->consumer_demand(static_cast<int>(i))));
-    c.allocated = api::to_api(held[i]);
-    c.target = api::to_api(rounded(sched_->consumer_target(static_cast<int>(i))));
-    c.borrowed = api::to_api(positive_part(held[i] - plan.owned));
-    c.lent = api::to_api(core::Resources::min(positive_part(plan.owned - held[i]), borrowed_total));
-    int count = 0;
-    for (const auto& [path, k] : sessions_per)
-      if (api::path_is_under(path, n.path)) count += k;
-    c.sessions = count;
+    c.demand = api::to_api(f.demand);
+    c.allocated = api::to_api(f.allocated);
+    c.target = api::to_api(f.target);
+    c.borrowed = api::to_api(f.borrowed);
+    c.lent = api::to_api(f.lent);
+    c.sessions = f.sessions;
     t.consumers.push_back(std::move(c));
   }
   return t;
@@ -1299,36 +1320,16 @@ void Engine::usage(const api::Principal& who, const std::string& prefix,
 
 void Engine::refresh_metrics() {
   if (!sched_ || !ready_) return;
-  std::map<std::string, metrics::ConsumerFigures> figures;
+  std::map<std::string, metrics::ConsumerFigures> all;
   const auto& tree = sched_->tree();
-  std::map<std::string, int> per_consumer;
   std::map<std::string, int> by_sla = {{"interactive", 0}, {"streaming", 0}, {"batch", 0}};
-  for (const auto& [id, rec] : sessions_) {
-    ++per_consumer[rec.consumer];
-    ++by_sla[std::string(core::sla_name(rec.sla))];
-  }
-  core::Resources borrowed_total;
+  for (const auto& [id, rec] : sessions_) ++by_sla[std::string(core::sla_name(rec.sla))];
+  const core::Resources borrowed = borrowed_total();
+  const auto per_consumer = sessions_per_consumer();
   for (std::size_t i = 0; i < tree.size(); ++i) {
-    if (tree.node(static_cast<int>(i)).is_leaf()) {
-      borrowed_total +=
-          positive_part(sched_->consumer_held(static_cast<int>(i)) - sched_->plan(static_cast<int>(i)).owned);
-    }
+    all[tree.node(static_cast<int>(i)).path] = figures(static_cast<int>(i), borrowed, per_consumer);
   }
-  for (std::size_t i = 0; i < tree.size(); ++i) {
-    const auto& n = tree.node(static_cast<int>(i));
-    metrics::ConsumerFigures f;
-    const auto& plan = sched_->plan(static_cast<int>(i));
-    f.owned = plan.owned;
-    f.allocated = sched_->consumer_held(static_cast<int>(i));
-    f.demand = rounded(sched_->consumer_demand(static_cast<int>(i)));
-    f.target = rounded(sched_->consumer_target(static_cast<int>(i)));
-    f.borrowed = positive_part(f.allocated - f.owned);
-    f.lent = core::Resources::min(positive_part(f.owned - f.allocated), borrowed_total);
-    for (const auto& [path, k] : per_consumer)
-      if (api::path_is_under(path, n.path)) f.sessions += k;
-    figures[n.path] = f;
-  }
-  metrics_.set_consumers(figures);
+  metrics_.set_consumers(all);
   std::map<std::string, int> by_phase = {{"launching", 0}, {"running", 0}, {"stopping", 0}, {"exited", 0}};
   for (const auto& [id, e] : executors_) ++by_phase[phase_name(e.phase)];
   metrics_.set_counts(by_sla, by_phase);

@@ -137,6 +137,10 @@ class Engine {
   sched::api::Executor executor_view(const ExecutorRecord& e) const;
   sched::api::SessionInfo session_info(const SessionRecord& rec) const;
   sched::api::ConsumerTree tree_view(const api::Principal& who) const;
+  core::Resources borrowed_total() const;
+  std::map<std::string, int> sessions_per_consumer() const;
+  metrics::ConsumerFigures figures(int node, const core::Resources& borrowed_total,
+                                   const std::map<std::string, int>& sessions_per_consumer) const;
   void wake(SessionRecord& rec);
 
   boost::asio::io_context& io_;
