@@ -362,7 +362,9 @@ std::vector<std::string> children_of(const std::string& prefix) {
 Status apply_map(DaemonConfig& c, const FieldPath& f, const std::string& prefix, const YAML::Node& n) {
   if (!n.IsMap()) return f.error(n, "expected a map, got " + scalar_text(n));
   for (const auto& kv : n) {
-    const std::string key = kv.first.as<std::string>();
+    auto k = read_key(f, kv.first);
+    if (!k) return k.status();
+    const std::string& key = *k;
     const std::string path = prefix.empty() ? key : prefix + "." + key;
     const FieldPath kf = f / key;
     if (const Option* o = find_option(path)) {

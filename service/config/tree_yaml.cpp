@@ -91,7 +91,9 @@ Result<core::GraceByClass> read_grace(const FieldPath& ctx, const YAML::Node& n)
   }
   if (!n.IsMap()) return ctx.error(n, "expected a duration or a map of SLA class to duration");
   for (const auto& kv : n) {
-    const std::string key = kv.first.as<std::string>();
+    auto k = read_key(ctx, kv.first);
+    if (!k) return k.status();
+    const std::string& key = *k;
     auto d = read_duration(ctx / key, kv.second);
     if (!d) return d.status();
     if (key == "default") {
@@ -131,7 +133,9 @@ Result<std::vector<core::HostSpec>> read_hosts(const FieldPath& ctx, const YAML:
     bool has_count = false;
     YAML::Node resources(YAML::NodeType::Map);
     for (const auto& kv : h) {
-      const std::string key = kv.first.as<std::string>();
+      auto k = read_key(hc, kv.first);
+      if (!k) return k.status();
+      const std::string& key = *k;
       if (key == "name") {
         auto s = read_string(hc / "name", kv.second);
         if (!s) return s.status();

@@ -22,10 +22,17 @@ std::string scalar_text(const YAML::Node& n) {
   return "nothing";
 }
 
+Result<std::string> read_key(const FieldPath& ctx, const YAML::Node& key) {
+  if (!key.IsScalar()) return ctx.error(key, "a key must be plain text, got " + scalar_text(key));
+  return key.Scalar();
+}
+
 Status check_keys(const FieldPath& ctx, const YAML::Node& map, std::initializer_list<const char*> allowed) {
   if (!map.IsMap()) return ctx.error(map, "expected a map, got " + scalar_text(map));
   for (const auto& kv : map) {
-    const std::string key = kv.first.as<std::string>();
+    auto k = read_key(ctx, kv.first);
+    if (!k) return k.status();
+    const std::string& key = *k;
     bool ok = false;
     for (const char* a : allowed) ok = ok || key == a;
     if (!ok) {
@@ -90,7 +97,9 @@ Result<Resources> read_vector(const FieldPath& ctx, const YAML::Node& n, std::ui
   Resources r;
   if (named != nullptr) *named = 0;
   for (const auto& kv : n) {
-    const std::string key = kv.first.as<std::string>();
+    auto k = read_key(ctx, kv.first);
+    if (!k) return k.status();
+    const std::string& key = *k;
     auto kind = core::ResourceKinds::find_or_add(key);
     if (!kind) return (ctx / key).error(kv.first, kind.status().message());
     if (!kv.second.IsScalar())

@@ -38,6 +38,9 @@ struct FieldPath {
 int line_of(const YAML::Node& n);
 // How a node reads in a message: 'text', a map, a list, nothing.
 std::string scalar_text(const YAML::Node& n);
+// A map key as text. YAML allows maps, lists and null as keys; converting
+// those throws, so every reader of keys goes through here.
+Result<std::string> read_key(const FieldPath& ctx, const YAML::Node& key);
 // Fails on any key of `map` not in `allowed`, listing the allowed ones.
 Status check_keys(const FieldPath& ctx, const YAML::Node& map, std::initializer_list<const char*> allowed);
 Result<double> read_number(const FieldPath& ctx, const YAML::Node& n);
