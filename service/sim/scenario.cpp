@@ -119,10 +119,11 @@ Result<Step> read_step(const FieldPath& ctx, const YAML::Node& n, std::set<std::
     const YAML::Node d = n["demand"];
     if (!d.IsMap()) return (ctx / "demand").error(d, "expected a map of consumer path to slots, e.g. {/A: 20}");
     for (const auto& kv : d) {
-      const std::string path = kv.first.as<std::string>();
-      auto v = read_count(ctx / "demand" / path, kv.second);
+      auto path = config::read_key(ctx / "demand", kv.first);
+      if (!path) return path.status();
+      auto v = read_count(ctx / "demand" / *path, kv.second);
       if (!v) return v.status();
-      s.demand.emplace_back(path, *v);
+      s.demand.emplace_back(*path, *v);
     }
   }
   if (n["sessions"]) {

@@ -479,6 +479,13 @@ TEST(ParseScenarioErrorTest, OptionValues) {
               "x.yaml:2: start: expected \"HH:MM\" or \"mon HH:MM\"");
 }
 
+// YAML allows a map as a key; converting one to text throws, which must not
+// escape the parser.
+TEST(ParseScenarioErrorTest, MapAsDemandKey) {
+  ExpectError("capacity: 4\nconsumers: [{name: A}]\nsteps:\n  - demand: {{x: 1}: 3}\n",
+              "x.yaml:4: steps[0].demand: a key must be plain text, got a map");
+}
+
 TEST(LoadScenarioTest, MissingFile) {
   auto r = load_scenario("/nonexistent/dir/none.yaml");
   ASSERT_FALSE(r.is_ok());
