@@ -9,8 +9,6 @@
 #include <unistd.h>
 
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 namespace sched::api {
 
@@ -50,11 +48,9 @@ Result<Principal> TokenAuthenticator::authenticate(std::string_view token) const
 Result<std::string> load_or_create_admin_token(const std::string& path) {
   std::error_code ec;
   if (std::filesystem::exists(path, ec)) {
-    std::ifstream in(path);
-    std::stringstream buf;
-    buf << in.rdbuf();
-    std::string t = buf.str();
-    while (!t.empty() && std::isspace(static_cast<unsigned char>(t.back()))) t.pop_back();
+    auto read = config::read_token_file(path);
+    if (!read) return read.status();
+    const std::string t = std::move(*read);
     if (t.size() < 16) return Status::invalid_argument("admin token file '" + path + "' holds no usable token");
     return t;
   }

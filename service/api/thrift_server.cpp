@@ -230,6 +230,16 @@ Result<tcp::endpoint> parse_endpoint(const std::string& address) {
   return tcp::endpoint(ip, static_cast<std::uint16_t>(p));
 }
 
+Status listen_on(tcp::acceptor& acceptor, const tcp::endpoint& endpoint, const std::string& what) {
+  boost::system::error_code ec;
+  acceptor.open(endpoint.protocol(), ec);
+  if (!ec) acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) acceptor.bind(endpoint, ec);
+  if (!ec) acceptor.listen(boost::asio::socket_base::max_listen_connections, ec);
+  if (ec) return Status::unavailable("cannot listen on " + what + ": " + ec.message());
+  return Status::ok();
+}
+
 ThriftServer::ThriftServer(boost::asio::io_context& io, ServerOptions options, ServiceMap services,
                            metrics::DaemonMetrics& metrics)
     : io_(io), options_(std::move(options)), shared_(std::make_shared<Shared>()), acceptor_(io) {
@@ -262,12 +272,7 @@ Status ThriftServer::start() {
       tls_->set_verify_mode(boost::asio::ssl::verify_peer | boost::asio::ssl::verify_fail_if_no_peer_cert);
     }
   }
-  boost::system::error_code ec;
-  acceptor_.open(ep->protocol(), ec);
-  if (!ec) acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
-  if (!ec) acceptor_.bind(*ep, ec);
-  if (!ec) acceptor_.listen(boost::asio::socket_base::max_listen_connections, ec);
-  if (ec) return Status::unavailable("cannot listen on " + options_.listen + ": " + ec.message());
+  SCHED_RETURN_IF_ERROR(listen_on(acceptor_, *ep, options_.listen));
   port_ = acceptor_.local_endpoint().port();
   accept();
   return Status::ok();

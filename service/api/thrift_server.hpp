@@ -61,5 +61,8 @@ class ThriftServer {
 
 // Splits "HOST:PORT" into an endpoint (numeric host or "localhost").
 Result<boost::asio::ip::tcp::endpoint> parse_endpoint(const std::string& address);
+// Opens, binds and listens; `what` names the address in the error.
+Status listen_on(boost::asio::ip::tcp::acceptor& acceptor, const boost::asio::ip::tcp::endpoint& endpoint,
+                 const std::string& what);
 
 }  // namespace sched::api

@@ -106,10 +106,9 @@ Status read_tokens(DaemonConfig& c, const FieldPath& f, const YAML::Node& n) {
     } else if (t["token_file"]) {
       auto path = read_string(tf / "token_file", t["token_file"]);
       if (!path) return path.status();
-      auto text = read_text_file(*path, "token file");
-      if (!text) return (tf / "token_file").error(t["token_file"], text.status().message());
-      spec.token = *text;
-      while (!spec.token.empty() && std::isspace(static_cast<unsigned char>(spec.token.back()))) spec.token.pop_back();
+      auto token = read_token_file(*path);
+      if (!token) return (tf / "token_file").error(t["token_file"], token.status().message());
+      spec.token = *token;
     } else {
       return tf.error(t, "missing 'token' or 'token_file'");
     }
@@ -394,6 +393,15 @@ void set_default_tree(DaemonConfig& c) {
 }
 
 }  // namespace
+
+Result<std::string> read_token_file(const std::string& path) {
+  auto text = read_text_file(path, "token file");
+  if (!text) return text.status();
+  std::string token = std::move(*text);
+  // Editors and `echo` add a newline; it is not part of the token.
+  while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) token.pop_back();
+  return token;
+}
 
 const std::vector<OptionInfo>& option_table() {
   static const std::vector<OptionInfo> infos = [] {

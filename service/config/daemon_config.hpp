@@ -98,6 +98,9 @@ Result<CommandLine> parse_command_line(int argc, const char* const* argv);
 // Loads YAML text (a configuration file's content) over `base`.
 Result<DaemonConfig> parse_config_text(const std::string& text, const std::string& source, DaemonConfig base = {});
 
+// A token kept in a file, without its trailing whitespace.
+Result<std::string> read_token_file(const std::string& path);
+
 // The text of every YAML key with its default and help (--help-config).
 std::string config_reference();
 

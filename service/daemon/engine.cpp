@@ -163,7 +163,7 @@ Status Engine::recover() {
       log_event(LogLevel::kError, "recover_session_unreadable", {{"error", rec.status().message()}});
       return;
     }
-    rec->lease_expires_ms = now() + rec->lease_ttl_ms;
+    renew(*rec);
     const Status s = sched_->register_session(core_spec(*rec));
     if (!s.is_ok()) {
       log_event(LogLevel::kError, "recover_session_dropped",
@@ -312,13 +312,15 @@ std::int64_t Engine::wanted_slots(const SessionRecord& rec) const {
 Result<SessionRecord*> Engine::session_for(const api::Principal& who, const std::string& id) {
   if (!ready_) return Status::unavailable("sessiond is starting: retry shortly");
   auto it = sessions_.find(id);
-  if (it == sessions_.end())
-    return Status::not_found("unknown session '" + id + "' (ended, expired or never registered)");
-  if (!who.may_act_on(it->second.consumer)) {
-    // Same answer as for an unknown session: a tenant learns nothing of others'.
+  // Another tenant's session reads as unknown: a tenant learns nothing of others'.
+  if (it == sessions_.end() || !who.may_act_on(it->second.consumer)) {
     return Status::not_found("unknown session '" + id + "' (ended, expired or never registered)");
   }
   return &it->second;
+}
+
+void Engine::renew(SessionRecord& rec) const {
+  rec.lease_expires_ms = now() + rec.lease_ttl_ms;
 }
 
 void Engine::touch(SessionRecord& rec) {
@@ -333,17 +335,19 @@ void Engine::wake(SessionRecord& rec) {
   waiters_.erase(it);
   // Built once, after this handler's other changes: posted, so a pass that
   // touches the session several times answers with its final state.
-  boost::asio::post(strand_, [this, id = rec.id, list = std::move(list)]() mutable {
-    auto s = sessions_.find(id);
-    for (auto& w : list) w.timer->cancel();
-    if (s == sessions_.end()) {
-      for (auto& w : list) w.reply(Status::not_found("session '" + id + "' ended"));
-      return;
-    }
-    auto d = directives(s->second);
-    flush_then([list = std::move(list), d]() {
-      for (const auto& w : list) w.reply(d);
-    });
+  boost::asio::post(strand_, [this, id = rec.id, list = std::move(list)]() mutable { answer(id, std::move(list)); });
+}
+
+void Engine::answer(const std::string& id, std::vector<Waiter> waiters) {
+  for (auto& w : waiters) w.timer->cancel();
+  auto s = sessions_.find(id);
+  if (s == sessions_.end()) {
+    for (auto& w : waiters) w.reply(Status::not_found("session '" + id + "' ended"));
+    return;
+  }
+  auto d = directives(s->second);
+  flush_then([waiters = std::move(waiters), d]() {
+    for (const auto& w : waiters) w.reply(d);
   });
 }
 
@@ -366,6 +370,24 @@ void Engine::account_usage(const std::string& consumer) {
 // ---------------------------------------------------------------------------
 // Durability
 
+namespace {
+
+// Records marked dirty: written when they still exist, erased when gone.
+template <typename Records>
+void put_or_erase(store::WriteSet& ws, const std::set<std::string>& ids, const Records& records,
+                  std::string (*key)(const std::string&)) {
+  for (const auto& id : ids) {
+    auto it = records.find(id);
+    if (it == records.end()) {
+      ws.erase(key(id));
+    } else {
+      ws.put(key(id), to_json(it->second));
+    }
+  }
+}
+
+}  // namespace
+
 void Engine::flush_then(std::function<void()> after) {
   const bool dirty = has_dirty();
   if (!dirty) {
@@ -382,22 +404,8 @@ void Engine::flush_then(std::function<void()> after) {
 
 void Engine::flush() {
   store::WriteSet ws;
-  for (const auto& id : dirty_sessions_) {
-    auto it = sessions_.find(id);
-    if (it == sessions_.end()) {
-      ws.erase(session_key(id));
-    } else {
-      ws.put(session_key(id), to_json(it->second));
-    }
-  }
-  for (const auto& id : dirty_executors_) {
-    auto it = executors_.find(id);
-    if (it == executors_.end()) {
-      ws.erase(executor_key(id));
-    } else {
-      ws.put(executor_key(id), to_json(it->second));
-    }
-  }
+  put_or_erase(ws, dirty_sessions_, sessions_, session_key);
+  put_or_erase(ws, dirty_executors_, executors_, executor_key);
   for (const auto& c : dirty_usage_) {
     auto it = usage_.find(c);
     if (it == usage_.end()) continue;
@@ -406,7 +414,6 @@ void Engine::flush() {
                   it->second.gpu_seconds, static_cast<long>(it->second.since_ms));
     ws.put(usage_key(c), buf);
   }
-  for (auto& k : erase_keys_) ws.erase(std::move(k));
   if (tree_meta_dirty_) {
     ws.put("m/tree", tree_yaml_);
     ws.put("m/tree_version", std::to_string(tree_version_));
@@ -415,7 +422,6 @@ void Engine::flush() {
   dirty_sessions_.clear();
   dirty_executors_.clear();
   dirty_usage_.clear();
-  erase_keys_.clear();
   write_in_flight_ = true;
   for (auto& f : after_next_) after_in_flight_.push_back(std::move(f));
   after_next_.clear();
@@ -479,7 +485,7 @@ void Engine::absorb(const core::Decisions& decisions) {
     auto it = sessions_.find(id);
     if (it != sessions_.end()) sync_executors(it->second);
   }
-  if (!to_launch_.empty() || !to_stop_.empty()) flush_then([this] { start_launches(); });
+  hand_to_backend_when_durable();
 }
 
 void Engine::sync_executors(SessionRecord& rec) {
@@ -543,6 +549,10 @@ void Engine::sync_executors(SessionRecord& rec) {
     account_usage(rec.consumer);
     touch(rec);
   }
+}
+
+void Engine::hand_to_backend_when_durable() {
+  if (!to_launch_.empty() || !to_stop_.empty()) flush_then([this] { start_launches(); });
 }
 
 void Engine::stop_executor(ExecutorRecord& e, TimeMs grace_ms) {
@@ -795,11 +805,20 @@ void Engine::end_session(SessionRecord& rec, const std::string& why) {
   dirty_sessions_.insert(id);
   sessions_.erase(id);
   request_pass();
-  if (!to_stop_.empty()) flush_then([this] { start_launches(); });
+  hand_to_backend_when_durable();
 }
 
 // ---------------------------------------------------------------------------
 // Sessions service
+
+wire::Registration Engine::registration_of(const SessionRecord& rec) const {
+  wire::Registration r;
+  r.session_id = rec.id;
+  r.lease_ttl_ms = rec.lease_ttl_ms;
+  r.heartbeat_interval_ms = std::min(config_.heartbeat_interval_ms, rec.lease_ttl_ms / 3);
+  r.max_wait_ms = static_cast<std::int32_t>(config_.max_wait_ms);
+  return r;
+}
 
 void Engine::register_session(const api::Principal& who, const wire::SessionSpec& spec,
                               Reply<wire::Registration> reply) {
@@ -841,12 +860,8 @@ void Engine::register_session(const api::Principal& who, const wire::SessionSpec
     if (existing != sessions_.end()) {
       if (existing->second.consumer == rec.consumer && existing->second.principal == who.name) {
         SessionRecord& e = existing->second;
-        e.lease_expires_ms = now() + e.lease_ttl_ms;
-        wire::Registration r;
-        r.session_id = e.id;
-        r.lease_ttl_ms = e.lease_ttl_ms;
-        r.heartbeat_interval_ms = std::min(config_.heartbeat_interval_ms, e.lease_ttl_ms / 3);
-        r.max_wait_ms = static_cast<std::int32_t>(config_.max_wait_ms);
+        renew(e);
+        const wire::Registration r = registration_of(e);
         return flush_then([reply, r] { reply(r); });
       }
       return reply(Status::already_exists("session id '" + spec.session_id + "' is taken"));
@@ -884,11 +899,7 @@ void Engine::register_session(const api::Principal& who, const wire::SessionSpec
              {"application", rec.application},
              {"sla", std::string(core::sla_name(rec.sla))},
              {"demand", std::to_string(rec.demand)}});
-  wire::Registration r;
-  r.session_id = rec.id;
-  r.lease_ttl_ms = rec.lease_ttl_ms;
-  r.heartbeat_interval_ms = std::min(config_.heartbeat_interval_ms, rec.lease_ttl_ms / 3);
-  r.max_wait_ms = static_cast<std::int32_t>(config_.max_wait_ms);
+  const wire::Registration r = registration_of(rec);
   mark(rec);
   account_usage(rec.consumer);
   sessions_.emplace(rec.id, std::move(rec));
@@ -911,7 +922,7 @@ void Engine::update_demand(const api::Principal& who, const std::string& id, con
   }
   if (slots < 0) return reply(Status::invalid_argument("slots must not be negative, got " + std::to_string(slots)));
   SessionRecord& r = **rec;
-  r.lease_expires_ms = now() + r.lease_ttl_ms;
+  renew(r);
   if (r.demand != slots) {
     r.demand = slots;
     core::SessionUpdate u;
@@ -929,7 +940,7 @@ void Engine::heartbeat(const api::Principal& who, const std::string& id, std::in
   auto rec = session_for(who, id);
   if (!rec) return reply(rec.status());
   SessionRecord& r = **rec;
-  r.lease_expires_ms = now() + r.lease_ttl_ms;
+  renew(r);
   const TimeMs wait = std::clamp<TimeMs>(wait_ms, 0, std::min(config_.max_wait_ms, r.lease_ttl_ms / 2));
   if (r.version > known_version || wait == 0) {
     auto d = directives(r);
@@ -949,13 +960,11 @@ void Engine::heartbeat(const api::Principal& who, const std::string& id, std::in
     auto& list = it->second;
     for (auto w = list.begin(); w != list.end(); ++w) {
       if (w->timer != timer) continue;
-      auto replyfn = std::move(w->reply);
+      std::vector<Waiter> due;
+      due.push_back(std::move(*w));
       list.erase(w);
       if (list.empty()) waiters_.erase(it);
-      auto s = sessions_.find(id);
-      if (s == sessions_.end()) return replyfn(Status::not_found("session '" + id + "' ended"));
-      auto d = directives(s->second);
-      flush_then([replyfn, d] { replyfn(d); });
+      answer(id, std::move(due));
       return;
     }
   }));
@@ -975,7 +984,7 @@ void Engine::acknowledge(const api::Principal& who, const std::string& id, const
     }
   }
   SessionRecord& r = **rec;
-  r.lease_expires_ms = now() + r.lease_ttl_ms;
+  renew(r);
   bool changed = false;
   for (const auto& eid : executors) {
     ExecutorRecord& e = executors_.at(eid);
@@ -998,7 +1007,7 @@ void Engine::release(const api::Principal& who, const std::string& id, const std
   }
   ExecutorRecord& e = it->second;
   SessionRecord& r = **rec;
-  r.lease_expires_ms = now() + r.lease_ttl_ms;
+  renew(r);
   if (!e.live() || e.slots == 0) return flush_then([reply] { reply(Done{}); });  // already gone: nothing to do
   if (slots > e.slots) {
     return reply(Status::invalid_argument("executor '" + executor + "' holds " + std::to_string(e.slots) +
@@ -1011,7 +1020,7 @@ void Engine::release(const api::Principal& who, const std::string& id, const std
             {{"session", id}, {"consumer", r.consumer}, {"executor", executor}, {"slots", std::to_string(n)}});
   sync_executors(r);
   request_pass();
-  if (!to_stop_.empty()) flush_then([this] { start_launches(); });
+  hand_to_backend_when_durable();
   flush_then([reply] { reply(Done{}); });
 }
 
@@ -1041,6 +1050,15 @@ wire::Executor Engine::executor_view(const ExecutorRecord& e) const {
   return x;
 }
 
+std::vector<wire::Executor> Engine::executors_view(const SessionRecord& rec) const {
+  std::vector<wire::Executor> out;
+  for (const auto& eid : rec.executor_ids) {
+    auto it = executors_.find(eid);
+    if (it != executors_.end()) out.push_back(executor_view(it->second));
+  }
+  return out;
+}
+
 wire::Directives Engine::directives(const SessionRecord& rec) const {
   wire::Directives d;
   d.version = rec.version;
@@ -1049,10 +1067,7 @@ wire::Directives Engine::directives(const SessionRecord& rec) const {
   const core::Session* cs = sched_->find_session(rec.id);
   d.granted_slots = cs != nullptr ? cs->held : 0;
   d.target_slots = cs != nullptr ? cs->target : 0;
-  for (const auto& eid : rec.executor_ids) {
-    auto it = executors_.find(eid);
-    if (it != executors_.end()) d.executors.push_back(executor_view(it->second));
-  }
+  d.executors = executors_view(rec);
   if (cs != nullptr) {
     for (std::uint64_t rid : cs->revocations) {
       auto r = sched_->revocations().find(rid);
@@ -1091,10 +1106,7 @@ wire::SessionInfo Engine::session_info(const SessionRecord& rec) const {
   i.target_slots = cs != nullptr ? cs->target : 0;
   i.registered_ms = rec.registered_ms;
   i.lease_expires_ms = rec.lease_expires_ms;
-  for (const auto& eid : rec.executor_ids) {
-    auto it = executors_.find(eid);
-    if (it != executors_.end()) i.executors.push_back(executor_view(it->second));
-  }
+  i.executors = executors_view(rec);
   i.principal = rec.principal;
   i.first_executor_ms = rec.first_executor_ms;
   return i;
@@ -1142,7 +1154,7 @@ wire::ConsumerTree Engine::tree_view(const api::Principal& who) const {
   const auto per_consumer = sessions_per_consumer();
   for (std::size_t i = 0; i < tree.size(); ++i) {
     const auto& n = tree.node(static_cast<int>(i));
-    if (!who.admin && !who.may_act_on(n.path)) continue;
+    if (!who.may_act_on(n.path)) continue;
     const core::ConsumerPlan& plan = sched_->plan(static_cast<int>(i));
     const metrics::ConsumerFigures f = figures(static_cast<int>(i), borrowed, per_consumer);
     wire::ConsumerInfo c;
@@ -1167,6 +1179,25 @@ wire::ConsumerTree Engine::tree_view(const api::Principal& who) const {
 // ---------------------------------------------------------------------------
 // Admin service
 
+std::map<std::string, int> Engine::live_executors_per_host() const {
+  std::map<std::string, int> out;
+  for (const auto& [id, e] : executors_)
+    if (e.live()) ++out[e.host];
+  return out;
+}
+
+wire::Host Engine::host_view(const core::Host& h, const std::map<std::string, int>& executors_per_host) const {
+  wire::Host x;
+  x.name = h.name;
+  x.capacity = api::to_api(h.capacity);
+  x.used = api::to_api(h.used);
+  x.draining = h.draining;
+  x.up = h.up;
+  auto n = executors_per_host.find(h.name);
+  x.executors = n == executors_per_host.end() ? 0 : n->second;
+  return x;
+}
+
 void Engine::status(const api::Principal& who, Reply<wire::ClusterStatus> reply) {
   wire::ClusterStatus st;
   st.version = "0.1.0";
@@ -1178,23 +1209,14 @@ void Engine::status(const api::Principal& who, Reply<wire::ClusterStatus> reply)
   if (!sched_) return reply(st);
   st.slot = api::to_api(config_.scheduler.slot);
   core::Resources cap, used;
-  std::map<std::string, int> execs_per_host;
-  for (const auto& [id, e] : executors_)
-    if (e.live()) ++execs_per_host[e.host];
+  const auto execs_per_host = live_executors_per_host();
   for (std::size_t i = 0; i < sched_->hosts().size(); ++i) {
     const core::Host& h = sched_->hosts().host(static_cast<int>(i));
-    wire::Host x;
-    x.name = h.name;
-    x.capacity = api::to_api(h.capacity);
-    x.used = api::to_api(h.used);
-    x.draining = h.draining;
-    x.up = h.up;
-    x.executors = execs_per_host[h.name];
     if (h.up) {
       cap += h.capacity;
       used += h.used;
     }
-    st.hosts.push_back(std::move(x));
+    st.hosts.push_back(host_view(h, execs_per_host));
   }
   st.capacity = api::to_api(cap);
   st.used = api::to_api(used);
@@ -1203,8 +1225,7 @@ void Engine::status(const api::Principal& who, Reply<wire::ClusterStatus> reply)
     if (who.may_act_on(rec.consumer)) ++sessions;
   st.sessions = sessions;
   int execs = 0;
-  for (const auto& [id, e] : executors_)
-    if (e.live()) ++execs;
+  for (const auto& [host, n] : execs_per_host) execs += n;
   st.executors = execs;
   st.pending_revocations = static_cast<std::int32_t>(sched_->pending_revocations());
   reply(st);
@@ -1278,12 +1299,7 @@ void Engine::drain_host(const api::Principal& who, const std::string& host, bool
   log_event(LogLevel::kInfo, drain ? "host_drained" : "host_undrained", {{"host", host}, {"principal", who.name}});
   auto hi = sched_->hosts().find(host);
   const core::Host& h = sched_->hosts().host(*hi);
-  wire::Host x;
-  x.name = h.name;
-  x.capacity = api::to_api(h.capacity);
-  x.used = api::to_api(h.used);
-  x.draining = h.draining;
-  x.up = h.up;
+  const wire::Host x = host_view(h, live_executors_per_host());
   request_pass();
   reply(x);
 }

@@ -118,6 +118,11 @@ class Engine {
   void launch(ExecutorRecord& e);
   void stop_executor(ExecutorRecord& e, core::TimeMs grace_ms);
   void touch(SessionRecord& rec);
+  // Any call of the session's renews its lease.
+  void renew(SessionRecord& rec) const;
+  // Launches and stops queued by this handler go to the backend once the
+  // records saying so are on disk.
+  void hand_to_backend_when_durable();
   void account_usage(const std::string& consumer);
 
   // Durability: records marked dirty are written in the next batch; `after`
@@ -128,13 +133,16 @@ class Engine {
   void flush();
   void on_flushed(Status s);
   bool has_dirty() const {
-    return !dirty_sessions_.empty() || !dirty_executors_.empty() || !dirty_usage_.empty() || !erase_keys_.empty() ||
-           tree_meta_dirty_;
+    return !dirty_sessions_.empty() || !dirty_executors_.empty() || !dirty_usage_.empty() || tree_meta_dirty_;
   }
 
   // Views.
   sched::api::Directives directives(const SessionRecord& rec) const;
   sched::api::Executor executor_view(const ExecutorRecord& e) const;
+  std::vector<sched::api::Executor> executors_view(const SessionRecord& rec) const;
+  sched::api::Registration registration_of(const SessionRecord& rec) const;
+  std::map<std::string, int> live_executors_per_host() const;
+  sched::api::Host host_view(const core::Host& h, const std::map<std::string, int>& executors_per_host) const;
   sched::api::SessionInfo session_info(const SessionRecord& rec) const;
   sched::api::ConsumerTree tree_view(const api::Principal& who) const;
   core::Resources borrowed_total() const;
@@ -142,6 +150,9 @@ class Engine {
   metrics::ConsumerFigures figures(int node, const core::Resources& borrowed_total,
                                    const std::map<std::string, int>& sessions_per_consumer) const;
   void wake(SessionRecord& rec);
+  // Replies to parked heartbeats with the session's view (once durable), or
+  // NOT_FOUND when it has ended.
+  void answer(const std::string& id, std::vector<Waiter> waiters);
 
   boost::asio::io_context& io_;
   Strand strand_;
@@ -167,7 +178,6 @@ class Engine {
   std::vector<std::pair<std::string, core::TimeMs>> to_stop_;
 
   std::set<std::string> dirty_sessions_, dirty_executors_, dirty_usage_;
-  std::vector<std::string> erase_keys_;
   bool tree_meta_dirty_ = false;
   bool write_in_flight_ = false;
   std::vector<std::function<void()>> after_in_flight_, after_next_;

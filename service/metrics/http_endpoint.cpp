@@ -97,12 +97,7 @@ HttpEndpoint::HttpEndpoint(boost::asio::io_context& io, std::string listen, Metr
 Status HttpEndpoint::start() {
   auto ep = api::parse_endpoint(listen_);
   if (!ep) return ep.status().with_context("metrics_listen");
-  boost::system::error_code ec;
-  acceptor_.open(ep->protocol(), ec);
-  if (!ec) acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
-  if (!ec) acceptor_.bind(*ep, ec);
-  if (!ec) acceptor_.listen(boost::asio::socket_base::max_listen_connections, ec);
-  if (ec) return Status::unavailable("cannot listen on " + listen_ + " (metrics): " + ec.message());
+  SCHED_RETURN_IF_ERROR(api::listen_on(acceptor_, *ep, listen_ + " (metrics)"));
   port_ = acceptor_.local_endpoint().port();
   accept();
   return Status::ok();
