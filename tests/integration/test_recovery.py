@@ -99,7 +99,9 @@ def test_orphan_executor_is_stopped_after_restart(make_daemon, tmp_path):
     state = tmp_path / "ex"
     state.mkdir()
     s = c.register("/A", initial_demand=2, launch=executor_launch(state, d.data_dir), lease_ttl_ms=1000)
-    wait_for(lambda: len(pids(state)) == 1, what="one executor")
+    # The driver keeps its 1 s lease alive until its executor runs: a busy
+    # machine can take longer than that to start one.
+    wait_for(lambda: s.heartbeat(wait_ms=0) is not None and len(pids(state)) == 1, what="one executor")
     d.kill9()
     # While the daemon is down the driver goes away too; after the restart
     # its lease (given afresh) runs out and its executor is stopped.
