@@ -47,7 +47,9 @@ struct ResourceVector {
 
 // How the backend starts one executor of the session. In `command`, `env`
 // values and `working_dir` these placeholders are replaced per executor:
-// {executor_id} {session_id} {host} {slots} {cpu_cores} {memory_mib}.
+// {executor_id} {executor_index} {session_id} {host} {slots} {max_slots}
+// {cpu_cores} {memory_mib}. Executor ids are "<session_id>-<index>", the
+// index a number unique within the session (Spark's executor id).
 struct LaunchSpec {
   1: list<string> command = [],
   2: map<string, string> env = {},

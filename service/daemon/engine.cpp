@@ -604,6 +604,8 @@ void Engine::launch(ExecutorRecord& e) {
   }
   const std::map<std::string, std::string> values = {
       {"executor_id", e.id},
+      // Spark wants numeric executor ids; ids are "<session>-<index>".
+      {"executor_index", e.id.substr(std::min(e.id.size(), rec.id.size() + 1))},
       {"session_id", rec.id},
       {"host", e.host},
       {"slots", std::to_string(e.slots)},

@@ -1,0 +1,184 @@
+// The one declared home of the plugin's spark.session.* settings: key,
+// default, help, and a parser whose error names the setting. Unknown keys
+// under spark.session. fail the application at start.
+package org.apache.spark.scheduler.cluster.session
+
+import java.nio.charset.StandardCharsets
+import java.nio.file.{Files, Paths}
+
+import scala.util.Try
+
+import org.apache.spark.scheduler.cluster.session.thrift.SlaClass
+
+final case class SessionSettings(
+    consumer: String,
+    sla: SlaClass,
+    priority: Int,
+    token: String,
+    user: String,
+    application: String,
+    minSlots: Long,
+    maxSlots: Long,
+    idleSlots: Long,
+    leaseTtlMs: Long,
+    heartbeatWaitMs: Int,
+    demandIntervalMs: Long,
+    connectTimeoutMs: Int,
+    executorHostname: Option[String],
+    executorWorkDir: String,
+    slotMemoryMib: Long,
+    demandHoldMs: Long)
+
+object SessionSettings {
+  val Prefix = "spark.session."
+
+  /** One setting: its key after the prefix, its default as text, and help. */
+  final case class Setting(key: String, default: String, help: String) {
+    def fullKey: String = Prefix + key
+  }
+
+  val All: Seq[Setting] = Seq(
+    Setting("consumer", "/default", "consumer tree leaf the session runs in, e.g. /bank/risk"),
+    Setting("sla", "batch", "SLA class: interactive, streaming or batch"),
+    Setting("priority", "0", "priority among the consumer's sessions, higher first"),
+    Setting("token", "", "API token; else spark.session.tokenFile, else $SESSION_SCHEDULER_TOKEN"),
+    Setting("tokenFile", "", "file whose first line is the API token"),
+    Setting("user", "", "user to record (default: the Spark user)"),
+    Setting("application", "", "application name to record (default: spark.app.name)"),
+    Setting("minSlots", "0", "slots kept while the session has work (a streaming minimum is never preempted)"),
+    Setting("maxSlots", "0", "most slots the session may hold; 0: no cap"),
+    Setting("idleSlots", "", "slots asked for while idle, so the next job starts at once (default: 1 for interactive, else 0)"),
+    Setting("leaseTtl", "0", "lease TTL (e.g. 30s); 0: the server's default"),
+    Setting("heartbeatWait", "10s", "longest a directives long-poll waits (capped by the server)"),
+    Setting("demandInterval", "200ms", "how often changed demand is reported"),
+    Setting("connectTimeout", "5s", "TCP connect and call timeout towards sessiond"),
+    Setting("executor.hostname", "", "address executors bind and advertise (default: sessiond's host, 127.0.0.1 for a loopback daemon)"),
+    Setting("executor.workDir", "", "executor working directory (placeholders allowed); empty: the backend's choice"),
+    Setting("slot.memory", "0", "memory of one slot (e.g. 1g); 0: the server's slot"),
+    Setting("demandHold", "2s", "demand reported is the most seen over this window, so executors survive the gap between stages"))
+
+  private val known: Set[String] = All.map(_.fullKey).toSet
+
+  def help: String =
+    All.map(s => f"  ${s.fullKey}%-34s ${s.help}" + (if (s.default.nonEmpty) s" [${s.default}]" else "")).mkString("\n")
+
+  /**
+   * Reads the settings from Spark's configuration (as key/value pairs) and
+   * the environment. Left(message) names the first bad setting.
+   */
+  def parse(conf: Map[String, String], env: Map[String, String], sparkUser: String): Either[String, SessionSettings] = {
+    val unknown = conf.keys.filter(k => k.startsWith(Prefix) && !known.contains(k)).toSeq.sorted
+    if (unknown.nonEmpty) {
+      return Left(s"unknown setting ${unknown.head}; the spark.session.* settings are:\n$help")
+    }
+    def raw(key: String): String = {
+      val s = All.find(_.key == key).get
+      conf.getOrElse(s.fullKey, s.default).trim
+    }
+    def bad(key: String, why: String): Left[String, Nothing] = Left(s"$Prefix$key=${raw(key)}: $why")
+    def long(key: String, min: Long): Either[String, Long] =
+      raw(key).toLongOption match {
+        case Some(v) if v >= min => Right(v)
+        case Some(_) => bad(key, s"must be at least $min")
+        case None => bad(key, "not an integer")
+      }
+    def duration(key: String): Either[String, Long] =
+      parseDurationMs(raw(key)).toRight(()).left.flatMap(_ => bad(key, "not a duration (e.g. 500ms, 10s, 2min)"))
+    def bytesMib(key: String): Either[String, Long] =
+      parseMib(raw(key)).toRight(()).left.flatMap(_ => bad(key, "not a size (e.g. 512m, 4g)"))
+
+    for {
+      consumer <- {
+        val c = raw("consumer")
+        if (!c.startsWith("/") || c.contains("//") || c.exists(Character.isWhitespace))
+          bad("consumer", "must be a consumer path like /tenant/team")
+        else Right(c)
+      }
+      sla <- raw("sla").toLowerCase match {
+        case "interactive" => Right(SlaClass.INTERACTIVE)
+        case "streaming" => Right(SlaClass.STREAMING)
+        case "batch" => Right(SlaClass.BATCH)
+        case _ => bad("sla", "must be interactive, streaming or batch")
+      }
+      priority <- long("priority", Int.MinValue).flatMap(p =>
+        if (p > Int.MaxValue) bad("priority", "too large") else Right(p.toInt))
+      token <- {
+        val direct = raw("token")
+        val file = raw("tokenFile")
+        if (direct.nonEmpty) Right(direct)
+        else if (file.nonEmpty)
+          Try(new String(Files.readAllBytes(Paths.get(file)), StandardCharsets.UTF_8).linesIterator.nextOption()
+            .getOrElse("").trim).toOption match {
+            case Some(t) if t.nonEmpty => Right(t)
+            case Some(_) => bad("tokenFile", "the file is empty")
+            case None => bad("tokenFile", "cannot read the file")
+          }
+        else Right(env.getOrElse("SESSION_SCHEDULER_TOKEN", "").trim)
+      }
+      minSlots <- long("minSlots", 0)
+      maxSlots <- long("maxSlots", 0)
+      _ <- if (maxSlots > 0 && maxSlots < minSlots) bad("maxSlots", s"below spark.session.minSlots=$minSlots") else Right(())
+      idleSlots <-
+        if (raw("idleSlots").isEmpty) Right(if (sla == SlaClass.INTERACTIVE) 1L else 0L) else long("idleSlots", 0)
+      leaseTtl <- duration("leaseTtl")
+      wait <- duration("heartbeatWait").flatMap(w =>
+        if (w < 100 || w > 600000) bad("heartbeatWait", "must be from 100ms to 10min") else Right(w.toInt))
+      demandInterval <- duration("demandInterval").flatMap(d =>
+        if (d < 10) bad("demandInterval", "must be at least 10ms") else Right(d))
+      connectTimeout <- duration("connectTimeout").flatMap(d =>
+        if (d < 100 || d > 600000) bad("connectTimeout", "must be from 100ms to 10min") else Right(d.toInt))
+      slotMemory <- bytesMib("slot.memory")
+      demandHold <- duration("demandHold")
+    } yield SessionSettings(
+      consumer = consumer,
+      sla = sla,
+      priority = priority,
+      token = token,
+      user = Option(raw("user")).filter(_.nonEmpty).getOrElse(sparkUser),
+      application = Option(raw("application")).filter(_.nonEmpty).getOrElse(conf.getOrElse("spark.app.name", "")),
+      minSlots = minSlots,
+      maxSlots = maxSlots,
+      idleSlots = idleSlots,
+      leaseTtlMs = leaseTtl,
+      heartbeatWaitMs = wait,
+      demandIntervalMs = demandInterval,
+      connectTimeoutMs = connectTimeout,
+      executorHostname = Option(raw("executor.hostname")).filter(_.nonEmpty),
+      executorWorkDir = raw("executor.workDir"),
+      slotMemoryMib = slotMemory,
+      demandHoldMs = demandHold)
+  }
+
+  private val DurationPattern = """(\d+)\s*(ms|s|sec|m|min|h)?""".r
+
+  /** "500ms", "10s", "2min", "1h"; a bare number is milliseconds. */
+  def parseDurationMs(text: String): Option[Long] = text.trim.toLowerCase match {
+    case DurationPattern(n, unit) =>
+      n.toLongOption.flatMap { v =>
+        val mult = unit match {
+          case null | "ms" => 1L
+          case "s" | "sec" => 1000L
+          case "m" | "min" => 60000L
+          case "h" => 3600000L
+        }
+        if (v > Long.MaxValue / mult) None else Some(v * mult)
+      }
+    case _ => None
+  }
+
+  private val SizePattern = """(\d+)\s*([kmgt]?)(i?b?)""".r
+
+  /** "512m", "4g", "4Gi", "1024" (MiB) to MiB. */
+  def parseMib(text: String): Option[Long] = text.trim.toLowerCase match {
+    case SizePattern(n, unit, _) =>
+      n.toLongOption.map { v =>
+        unit match {
+          case "k" => v / 1024
+          case "" | "m" => v
+          case "g" => v * 1024
+          case "t" => v * 1024 * 1024
+        }
+      }
+    case _ => None
+  }
+}

@@ -1,0 +1,41 @@
+// The executor command: Spark's own executor backend with the daemon's
+// placeholders, the auth secret only in the environment.
+package org.apache.spark.scheduler.cluster.session
+
+import scala.jdk.CollectionConverters._
+
+import org.junit.Assert._
+import org.junit.Test
+
+import org.apache.spark.SparkConf
+
+class ExecutorLaunchSpecTest {
+  private val settings = SessionSettings.parse(Map.empty, Map.empty, "u").toOption.get
+
+  @Test def command(): Unit = {
+    val conf = new SparkConf(false).set("spark.executor.memory", "2g").set("spark.driver.port", "4040")
+      .set("spark.authenticate", "true").set("spark.authenticate.secret", "s3cret")
+      .set("spark.executor.extraJavaOptions", "-Dx=1 '-Dy=a b'")
+    val spec = ExecutorLaunchSpec.build(conf, settings, "spark://CoarseGrainedScheduler@d:4040", "app-1", "127.0.0.1",
+      Some("s3cret"), Map("SPARK_HOME" -> "/opt/spark", "HOME" -> "/root"), Map("FOO" -> "bar"))
+    val cmd = spec.getCommand.asScala
+    assertTrue(cmd.head.endsWith("/bin/java"))
+    assertTrue(cmd.contains("-Xmx2g"))
+    assertTrue(cmd.contains("/opt/spark/jars/*"))
+    assertTrue(cmd.contains("-Dspark.driver.port=4040"))
+    assertTrue(cmd.contains("-Dspark.authenticate=true"))
+    assertTrue(cmd.contains("-Dy=a b"))
+    assertFalse("the secret never reaches the command line", cmd.exists(_.contains("s3cret")))
+    val args = cmd.dropWhile(_ != ExecutorLaunchSpec.MainClass).toList
+    assertEquals(List(ExecutorLaunchSpec.MainClass, "--driver-url", "spark://CoarseGrainedScheduler@d:4040",
+      "--executor-id", "{executor_index}", "--hostname", "127.0.0.1", "--cores", "{max_slots}", "--app-id", "app-1",
+      "--resourceProfileId", "0"), args)
+    val env = spec.getEnv.asScala
+    assertEquals("s3cret", env("_SPARK_AUTH_SECRET"))
+    assertEquals("bar", env("FOO"))
+    assertFalse(env.contains("HOME"))
+  }
+
+  @Test def splitsQuotedOptions(): Unit =
+    assertEquals(Seq("-a", "b c", "-d=e f"), ExecutorLaunchSpec.splitOptions(""" -a "b c"  '-d=e f' """))
+}
