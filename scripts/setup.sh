@@ -13,6 +13,7 @@ APT_PACKAGES=(
   libyaml-cpp-dev nlohmann-json3-dev libfmt-dev libspdlog-dev libcli11-dev
   clang clang-format clang-tidy cppcheck libclang-rt-14-dev llvm
   prometheus
+  openjdk-17-jdk-headless maven
 )
 
 missing=()
@@ -34,5 +35,6 @@ else
   echo "setup: Debian packages present"
 fi
 
-# Python: the clients' and tests' packages in one venv under ~/.cache.
+# Python: the clients' and tests' packages (pyspark among them) in one venv
+# under ~/.cache.
 bash "$(dirname "${BASH_SOURCE[0]}")/python-env.sh"

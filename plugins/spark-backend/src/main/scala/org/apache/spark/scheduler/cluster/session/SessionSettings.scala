@@ -41,7 +41,7 @@ object SessionSettings {
     Setting("consumer", "/default", "consumer tree leaf the session runs in, e.g. /bank/risk"),
     Setting("sla", "batch", "SLA class: interactive, streaming or batch"),
     Setting("priority", "0", "priority among the consumer's sessions, higher first"),
-    Setting("token", "", "API token; else spark.session.tokenFile, else $SESSION_SCHEDULER_TOKEN"),
+    Setting("token", "", "API token; else spark.session.tokenFile, else $SESSIOND_TOKEN, else ./data/admin.token"),
     Setting("tokenFile", "", "file whose first line is the API token"),
     Setting("user", "", "user to record (default: the Spark user)"),
     Setting("application", "", "application name to record (default: spark.app.name)"),
@@ -113,7 +113,11 @@ object SessionSettings {
             case Some(_) => bad("tokenFile", "the file is empty")
             case None => bad("tokenFile", "cannot read the file")
           }
-        else Right(env.getOrElse("SESSION_SCHEDULER_TOKEN", "").trim)
+        else if (env.getOrElse("SESSIOND_TOKEN", "").trim.nonEmpty) Right(env("SESSIOND_TOKEN").trim)
+        else
+          // As sessionctl: the embedded default daemon's admin token, when run beside it.
+          Right(Try(new String(Files.readAllBytes(Paths.get("data", "admin.token")), StandardCharsets.UTF_8)
+            .linesIterator.nextOption().getOrElse("").trim).getOrElse(""))
       }
       minSlots <- long("minSlots", 0)
       maxSlots <- long("maxSlots", 0)

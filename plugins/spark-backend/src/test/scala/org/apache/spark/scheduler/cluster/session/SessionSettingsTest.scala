@@ -43,7 +43,7 @@ class SessionSettingsTest {
     assertTrue(parse("spark.session.minSlots" -> "4", "spark.session.maxSlots" -> "2").isLeft)
 
   @Test def tokenFromTheEnvironment(): Unit =
-    assertEquals("t0k", SessionSettings.parse(Map.empty, Map("SESSION_SCHEDULER_TOKEN" -> "t0k"), "u").toOption.get.token)
+    assertEquals("t0k", SessionSettings.parse(Map.empty, Map("SESSIOND_TOKEN" -> "t0k"), "u").toOption.get.token)
 
   @Test def durationsAndSizes(): Unit = {
     assertEquals(Some(1500L), SessionSettings.parseDurationMs("1500"))
