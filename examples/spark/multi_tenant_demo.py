@@ -51,7 +51,7 @@ class Timeline:
         self.revoking = 0
         self.first_executor_s = {}  # session id -> registered to first executor running, seconds
         self.stop_flag = threading.Event()
-        self._sample()
+        self.alloc, self.revoking, _ = self._sample()
         self.thread = threading.Thread(target=self._run, daemon=True)
 
     def _sample(self):
@@ -152,7 +152,7 @@ def task_ends(events_dir):
     return out
 
 
-def wait_until(timeline, cond, what, timeout, apps=()):
+def wait_until(cond, what, timeout, apps=()):
     deadline = time.time() + timeout
     while time.time() < deadline:
         if cond():
@@ -257,7 +257,7 @@ def main():
 
     timeline = Timeline(client).start()
     # A previous run killed halfway leaves sessions that expire with their lease.
-    wait_until(timeline, lambda: sum(timeline.alloc.values()) == 0, "earlier sessions to end", 60)
+    wait_until(lambda: sum(timeline.alloc.values()) == 0, "earlier sessions to end", 60)
 
     apps = []
     stop_file = workdir / "stop-batch"
@@ -301,7 +301,7 @@ def main():
             execs = [e for s in sessions for e in s.executors if e.slots > 0]
             return execs and all(e.state == ss.api.ExecutorState.RUNNING and e.acknowledged for e in execs)
 
-        wait_until(timeline, batch_holds_everything, "the batch tenant to hold every slot", 180, batch)
+        wait_until(batch_holds_everything, "the batch tenant to hold every slot", 180, batch)
         timeline.say("%s holds all %d slots with running executors" % (args.batch_consumer, capacity))
 
         cmd = [sys.executable, str(Path(__file__).resolve()), "--interactive-driver", "--server", args.server,
@@ -311,24 +311,24 @@ def main():
         inter = App("notebook", cmd, env, workdir)
         apps.append(inter)
         timeline.say("notebook: interactive session starts in %s" % args.interactive_consumer)
-        wait_until(timeline, lambda: inter.lines("READY"), "the notebook's SparkContext", 180, [inter])
+        wait_until(lambda: inter.lines("READY"), "the notebook's SparkContext", 180, [inter])
         timeline.say("notebook: SparkSession ready (%.1fs after the process started; spark_session() took %ss)"
                      % (time.time() - asked, inter.lines("READY")[0].split()[1]))
-        wait_until(timeline, lambda: inter.lines("FIRST_TASK"), "the notebook's first task", 180, [inter])
+        wait_until(lambda: inter.lines("FIRST_TASK"), "the notebook's first task", 180, [inter])
         ttft, result_s, first = inter.lines("FIRST_TASK")[0].split()
         timeline.say("notebook: a one-task job's task started %ss after submit, its result came after %ss"
                      % (ttft, result_s))
-        wait_until(timeline, lambda: inter.proc.poll() is not None, "the notebook to finish", 300, [inter])
+        wait_until(lambda: inter.proc.poll() is not None, "the notebook to finish", 300, [inter])
         timeline.say("notebook: done (exit %d)" % inter.proc.returncode)
-        wait_until(timeline, lambda: timeline.slots(args.batch_consumer) == capacity,
+        wait_until(lambda: timeline.slots(args.batch_consumer) == capacity,
                    "the batch tenant to take the cluster back", 60, batch)
         timeline.say("%s has all %d slots again; the batch job finishes its round and ends"
                      % (args.batch_consumer, capacity))
         stop_file.touch()
         for app in batch:
-            wait_until(timeline, lambda: app.proc.poll() is not None, "%s to finish" % app.name, 600, [app])
+            wait_until(lambda: app.proc.poll() is not None, "%s to finish" % app.name, 600, [app])
             timeline.say("%s: done (exit %d)" % (app.name, app.proc.returncode))
-        wait_until(timeline, lambda: sum(timeline.alloc.values()) == 0, "sessions to end", 60)
+        wait_until(lambda: sum(timeline.alloc.values()) == 0, "sessions to end", 60)
         timeline.say("every session ended; executors stopped")
     finally:
         timeline.stop()
