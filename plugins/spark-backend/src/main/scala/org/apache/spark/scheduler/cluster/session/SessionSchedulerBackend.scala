@@ -47,6 +47,7 @@ final class SessionSchedulerBackend(
   private var demandWindow = Vector.empty[(Long, Long)]
   private var lastDemand: Option[(Long, Long, Long)] = None
   private var lastDemandSentMs = 0L
+  private var lastShrinkVersion = -1L
 
   override def applicationId(): String = sessionId
 
@@ -58,7 +59,7 @@ final class SessionSchedulerBackend(
     sc.addSparkListener(tracker)
     sc.addSparkListener(new SparkListener {
       override def onExecutorAdded(e: SparkListenerExecutorAdded): Unit =
-        timer.execute(() => acknowledge(Seq(e.executorId)))
+        later(acknowledge(Seq(e.executorId)))
     })
     val driverUrl = RpcEndpointAddress(
       sc.conf.get(DRIVER_HOST_ADDRESS),
@@ -102,9 +103,13 @@ final class SessionSchedulerBackend(
   override def doRequestTotalExecutors(resourceProfileToTotalExecs: Map[ResourceProfile, Int]): Future[Boolean] =
     Future.successful(true)
 
-  /** Spark has already forgotten these executors' tasks: give them back. */
+  /**
+   * Spark has marked these executors as leaving: give them back. Called
+   * under Spark's scheduler locks, so the call to sessiond runs on the timer
+   * thread instead of blocking task scheduling.
+   */
   override def doKillExecutors(executorIds: Seq[String]): Future[Boolean] = {
-    executorIds.foreach(release(_, 0))
+    executorIds.foreach(id => later(release(id, 0)))
     Future.successful(true)
   }
 
@@ -162,7 +167,11 @@ final class SessionSchedulerBackend(
     }
   }
 
-  private def applyDirectives(d: Directives): Unit = synchronized {
+  // Not the backend's own monitor: Spark takes the task scheduler's lock
+  // before the backend's, and killExecutors below needs both.
+  private val directivesLock = new Object
+
+  private def applyDirectives(d: Directives): Unit = directivesLock.synchronized {
     if (d.getVersion <= ledger.knownVersion && ledger.knownVersion >= 0) return
     val (before, after) = ledger.update(d, System.currentTimeMillis())
     val inSpark = getExecutorIds().toSet
@@ -170,7 +179,7 @@ final class SessionSchedulerBackend(
     after.values.foreach { e =>
       val was = before.get(e.id)
       if (e.usable > was.map(_.usable).getOrElse(0)) grew = true
-      if (e.live && !e.acknowledged && inSpark.contains(e.id)) timer.execute(() => acknowledge(Seq(e.id)))
+      if (e.live && !e.acknowledged && inSpark.contains(e.id)) later(acknowledge(Seq(e.id)))
       // The daemon is taking it (lease, drain, unanswered revocation): tell
       // Spark first so the loss is not blamed on the application.
       if (!e.live && inSpark.contains(e.id) && !stopping && !executorsPendingToRemove.contains(e.id)) {
@@ -233,6 +242,9 @@ final class SessionSchedulerBackend(
     val wanted = math.max(pending + running, settings.idleSlots)
     demandWindow = (demandWindow :+ (now -> wanted)).filter(_._1 >= now - settings.demandHoldMs)
     val held = demandWindow.map(_._2).max
+    // An interactive session keeps its slots between cells; the daemon
+    // shrinks it after its idle timeout.
+    if (settings.sla != SlaClass.INTERACTIVE) shrinkTo(held)
     val current = (pending, running, held)
     if (lastDemand.contains(current) && now - lastDemandSentMs < 5000) return
     val d = new Demand()
@@ -245,6 +257,43 @@ final class SessionSchedulerBackend(
       lastDemandSentMs = now
     } catch { case e: SchedulerCallException => logWarning(s"Reporting demand: ${e.getMessage}") }
   }
+
+  /**
+   * Gives back slots beyond what the session wants before saying it wants
+   * less: the daemon drops surplus slots at once and cannot know which
+   * executors are idle, while the driver does. Whole idle executors go
+   * first (fewer JVMs), then idle slots of busy ones; never a running task.
+   */
+  private def shrinkTo(wanted: Long): Unit = {
+    if (ledger.knownVersion <= lastShrinkVersion) return  // the last shrink is not in the view yet
+    val live = ledger.all.values.filter(e => e.live && e.revoking == 0 && e.usable > 0).toSeq
+    var excess = live.map(_.usable.toLong).sum - wanted
+    if (excess <= 0) return
+    val runningBy = scheduler.runningTasksByExecutors
+    val inSpark = getExecutorIds().toSet
+    for (e <- live.sortBy(e => (runningBy.getOrElse(e.id, 0), e.usable)) if excess > 0) {
+      val idle = e.usable - runningBy.getOrElse(e.id, 0)
+      if (idle > 0) {
+        lastShrinkVersion = ledger.knownVersion
+        if (idle == e.usable && idle <= excess) {
+          logInfo(s"Giving back idle executor ${e.id} ($idle slots)")
+          if (inSpark.contains(e.id))
+            killExecutors(Seq(e.id), adjustTargetNumExecutors = false, countFailures = false, force = true)
+          else release(e.id, 0)
+          excess -= idle
+        } else {
+          val n = math.min(idle.toLong, excess)
+          release(e.id, n)
+          excess -= n
+        }
+      }
+    }
+  }
+
+  /** Runs a call to sessiond on the timer thread; dropped once stopping. */
+  private def later(f: => Any): Unit =
+    try timer.execute(() => guarded("call")(f))
+    catch { case _: java.util.concurrent.RejectedExecutionException => () }
 
   private def guarded(what: String)(f: => Unit): Unit =
     try f

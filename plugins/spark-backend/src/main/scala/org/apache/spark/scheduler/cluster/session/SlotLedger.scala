@@ -20,7 +20,12 @@ final case class LeasedExecutor(
     acknowledged: Boolean,
     exitCode: Int,
     detail: String,
-    /** Earliest deadline of the revocations on it, local millis; Long.MaxValue when none. */
+    /**
+     * When running tasks beyond the new cap are killed, local millis
+     * (Long.MaxValue when nothing is revoked): a little before the deadline,
+     * because at the deadline the daemon takes the slots and may stop the
+     * executor, and a task lost with its executor is not a clean kill.
+     */
     deadlineMs: Long,
     reason: String) {
   def usable: Int = math.max(0L, math.min(Int.MaxValue.toLong, slots - revoking)).toInt
@@ -63,7 +68,8 @@ final class SlotLedger {
       val skew = localNowMs - d.getServer_time_ms
       val deadlines = d.getRevocations.asScala.groupBy(_.getExecutor_id).map { case (id, rs) =>
         val first = rs.minBy(_.getDeadline_ms)
-        id -> (first.getDeadline_ms + skew, first.getReason + (if (first.getBeneficiary.nonEmpty) s" for ${first.getBeneficiary}" else ""))
+        val actBy = first.getDeadline_ms + skew - SlotLedger.killMargin(first.getDeadline_ms - first.getIssued_ms)
+        id -> (actBy, first.getReason + (if (first.getBeneficiary.nonEmpty) s" for ${first.getBeneficiary}" else ""))
       }
       val before = executors
       val after = d.getExecutors.asScala.map { e =>
@@ -85,4 +91,9 @@ final class SlotLedger {
       version = d.getVersion
       (before, after)
     }
+}
+
+object SlotLedger {
+  /** How long before a deadline to kill: a quarter of the grace, 250 ms to 2 s. */
+  def killMargin(graceMs: Long): Long = math.min(2000L, math.max(250L, graceMs / 4))
 }
