@@ -143,9 +143,10 @@ service Sessions {
   void update_demand(1: string token, 2: string session_id, 3: Demand demand)
       throws (1: SchedulerError error)
 
-  // Renews the lease; returns at once when the view's version is above
+  // Renews the lease; returns at once when the view's version differs from
   // `known_version`, else when it changes or after `wait_ms` (capped at the
-  // registration's max_wait_ms).
+  // registration's max_wait_ms). Versions restart with the daemon: a lower
+  // version than the one known is a new view, not an old one.
   Directives heartbeat(1: string token, 2: string session_id, 3: i64 known_version, 4: i32 wait_ms)
       throws (1: SchedulerError error)
 

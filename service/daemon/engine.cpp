@@ -944,7 +944,9 @@ void Engine::heartbeat(const api::Principal& who, const std::string& id, std::in
   SessionRecord& r = **rec;
   renew(r);
   const TimeMs wait = std::clamp<TimeMs>(wait_ms, 0, std::min(config_.max_wait_ms, r.lease_ttl_ms / 2));
-  if (r.version > known_version || wait == 0) {
+  // Versions count from recovery, so a driver that knows a higher one saw a
+  // previous incarnation of this daemon: its view is stale, answer at once.
+  if (r.version != known_version || wait == 0) {
     auto d = directives(r);
     return flush_then([reply, d] { reply(d); });
   }

@@ -112,6 +112,21 @@ class SparkApp:
         return [json.loads(line) for f in files for line in f.read_text().splitlines() if line.strip()]
 
 
+def executor_pids(session_id):
+    """pids of the Spark executor JVMs of one session (by their command line)."""
+    pids = []
+    for p in Path("/proc").iterdir():
+        if not p.name.isdigit():
+            continue
+        try:
+            cmd = (p / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"org.apache.spark.executor.CoarseGrainedExecutorBackend" in cmd and session_id.encode() in cmd:
+            pids.append(int(p.name))
+    return pids
+
+
 def task_end_reasons(events):
     """{reason: count} over the application's task ends."""
     out = {}

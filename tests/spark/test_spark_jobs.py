@@ -1,18 +1,23 @@
 """Real Spark jobs through sessiond: a Python and a JVM job submitted with
 stock spark-submit complete with correct results on executors the daemon
 launched and released; bad settings fail the application at start with a
-message naming them, and the daemon is unaffected."""
+message naming them, and the daemon is unaffected. An authenticated
+session's secret reaches only its own executors; an executor without a lease
+is turned away."""
 
-from spark_harness import (ADMIN_TOKEN, APPS, EXAMPLES_JAR, TENANT_A_TOKEN, job_results, task_end_reasons,
-                     wait_for)
+import os
+import subprocess
+import urllib.request
+from pathlib import Path
+
+from spark_harness import (ADMIN_TOKEN, APPS, EXAMPLES_JAR, TENANT_A_TOKEN, executor_pids, job_results,
+                           task_end_reasons, wait_for)
 
 EXPECTED = sum(x * x for x in range(10000))
 
 
 def live_processes(daemon):
     """pids of executor processes carrying this daemon's test mark."""
-    import os
-    from pathlib import Path
     pids = []
     for p in Path("/proc").iterdir():
         if p.name.isdigit():
@@ -76,3 +81,43 @@ def test_bad_settings_fail_the_application_at_start(spark):
     client = d.client()
     assert client.admin.status().ready
     assert client.admin.list_sessions("") == []
+
+
+def test_auth_secret_reaches_only_its_own_executors(spark):
+    d = spark.daemon()
+    secret = "s3cret-" + os.urandom(8).hex()
+    app = spark.submit(d, "authenticated", [APPS / "sum_squares.py", 4, 0], consumer="/A",
+                       **{"spark.authenticate": "true", "spark.authenticate.secret": secret,
+                          "spark.session.demandHold": "30s"})
+    wait_for(lambda: app.session_id() and executor_pids(app.session_id()) or not app.running(), timeout=180,
+             what="an executor")
+    pids = executor_pids(app.session_id())
+    assert pids, app.tail()
+    for pid in pids:
+        environ = Path("/proc/%d/environ" % pid).read_bytes()
+        assert ("_SPARK_AUTH_SECRET=" + secret).encode() in environ
+        assert secret.encode() not in Path("/proc/%d/cmdline" % pid).read_bytes()
+    assert app.wait() == 0, app.tail()
+    assert int(app.result()) == EXPECTED
+    # Never in the daemon's log, its metrics or its admin API.
+    metrics = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % d.metrics_port).read().decode()
+    assert secret not in d.log()
+    assert secret not in metrics
+    assert secret not in repr(d.client().admin.list_sessions(""))
+
+
+def test_executor_without_a_lease_is_rejected(spark):
+    d = spark.daemon()
+    app = spark.submit(d, "guarded", ["--class", "io.sessionscheduler.examples.SparkPi", EXAMPLES_JAR, 40, 2000],
+                       consumer="/A")
+    wait_for(lambda: app.session_id() and executor_pids(app.session_id()), timeout=180, what="an executor")
+    # An impostor: Spark's own executor with the driver's address but an id
+    # the daemon never granted.
+    cmd = Path("/proc/%d/cmdline" % executor_pids(app.session_id())[0]).read_bytes().split(b"\0")[:-1]
+    cmd = [c.decode() for c in cmd]
+    cmd[cmd.index("--executor-id") + 1] = "999"
+    impostor = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert impostor.returncode != 0
+    wait_for(lambda: "Rejected executor 999" in app.err(), timeout=30, what="the driver's rejection")
+    assert app.wait() == 0, app.tail()
+    assert "Pi is roughly" in app.out()

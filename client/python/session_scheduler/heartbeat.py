@@ -78,7 +78,8 @@ class HeartbeatLoop(threading.Thread):
                 backoff = self.initial_backoff
                 self.heartbeats += 1
                 self.session._observe(directives)
-                if directives.version > self.last_version:
+                # A lower version is a restarted daemon's fresh view.
+                if directives.version != self.last_version:
                     self.last_version = directives.version
                     self._deliver(directives)
         finally:

@@ -172,7 +172,8 @@ final class SessionSchedulerBackend(
   private val directivesLock = new Object
 
   private def applyDirectives(d: Directives): Unit = directivesLock.synchronized {
-    if (d.getVersion <= ledger.knownVersion && ledger.knownVersion >= 0) return
+    // Equal: nothing new. Lower: the daemon restarted and counts afresh.
+    if (d.getVersion == ledger.knownVersion) return
     val (before, after) = ledger.update(d, System.currentTimeMillis())
     val inSpark = getExecutorIds().toSet
     var grew = false
