@@ -245,7 +245,7 @@ Status Engine::recover() {
     }
   }
   for (auto& [id, e] : executors_) {
-    if (e.phase == ExecutorPhase::kStopping) to_stop_.emplace_back(id, config_.kill_timeout_ms);
+    if (e.phase == ExecutorPhase::kStopping) to_stop_.push_back({id, config_.kill_timeout_ms, 0});
   }
   // Account for usage from now on with what each consumer holds.
   for (std::size_t i = 0; i < sched_->tree().size(); ++i) {
@@ -503,7 +503,10 @@ void Engine::sync_executors(SessionRecord& rec) {
     if (w == want.end()) {
       e.slots = 0;
       e.revoking = 0;
-      stop_executor(e, config_.kill_timeout_ms);
+      // Taken, not given back: the driver may still be killing its tasks
+      // there, so the process gets kill_timeout before SIGTERM and Spark
+      // sees clean kills rather than a lost executor.
+      stop_executor(e, config_.kill_timeout_ms, e.released_by_driver ? 0 : config_.kill_timeout_ms);
       it = rec.executor_on_host.erase(it);
       changed = true;
       continue;
@@ -555,7 +558,7 @@ void Engine::hand_to_backend_when_durable() {
   if (!to_launch_.empty() || !to_stop_.empty()) flush_then([this] { start_launches(); });
 }
 
-void Engine::stop_executor(ExecutorRecord& e, TimeMs grace_ms) {
+void Engine::stop_executor(ExecutorRecord& e, TimeMs grace_ms, TimeMs delay_ms) {
   if (e.phase == ExecutorPhase::kExited) return;
   mark(e);
   if (!e.has_process) {
@@ -566,7 +569,7 @@ void Engine::stop_executor(ExecutorRecord& e, TimeMs grace_ms) {
   }
   if (e.phase != ExecutorPhase::kStopping) {
     e.phase = ExecutorPhase::kStopping;
-    to_stop_.emplace_back(e.id, grace_ms);
+    to_stop_.push_back({e.id, grace_ms, delay_ms});
   }
 }
 
@@ -580,14 +583,22 @@ void Engine::start_launches() {
     if (it == executors_.end() || it->second.phase != ExecutorPhase::kLaunching) continue;
     launch(it->second);
   }
-  for (const auto& [id, grace] : stops) {
-    auto it = executors_.find(id);
+  for (const auto& stop : stops) {
+    auto it = executors_.find(stop.executor);
     if (it == executors_.end() || it->second.phase != ExecutorPhase::kStopping) continue;
-    const auto g = std::chrono::milliseconds(grace);
+    const auto g = std::chrono::milliseconds(stop.grace_ms);
     // The backend may signal processes or call an API: off the strand.
-    boost::asio::post(io_, [this, id = id, g] {
+    auto run = [this, id = stop.executor, g] {
       const Status s = backend_.stop(id, g);
       if (!s.is_ok()) log_event(LogLevel::kWarn, "executor_stop_failed", {{"executor", id}, {"error", s.message()}});
+    };
+    if (stop.delay_ms <= 0) {
+      boost::asio::post(io_, std::move(run));
+      continue;
+    }
+    auto timer = std::make_shared<boost::asio::steady_timer>(io_, std::chrono::milliseconds(stop.delay_ms));
+    timer->async_wait([timer, run = std::move(run)](const boost::system::error_code& ec) {
+      if (!ec) run();
     });
   }
 }
@@ -1020,6 +1031,7 @@ void Engine::release(const api::Principal& who, const std::string& id, const std
   const std::int64_t n = slots <= 0 ? e.slots : slots;
   const Status s = sched_->release_slots(id, e.host, n);
   if (!s.is_ok()) return reply(s);
+  if (n == e.slots) e.released_by_driver = true;
   log_event(LogLevel::kInfo, "slots_released",
             {{"session", id}, {"consumer", r.consumer}, {"executor", executor}, {"slots", std::to_string(n)}});
   sync_executors(r);

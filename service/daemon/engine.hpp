@@ -116,7 +116,7 @@ class Engine {
   void note_failure(SessionRecord& rec, const std::string& what);
   void start_launches();
   void launch(ExecutorRecord& e);
-  void stop_executor(ExecutorRecord& e, core::TimeMs grace_ms);
+  void stop_executor(ExecutorRecord& e, core::TimeMs grace_ms, core::TimeMs delay_ms = 0);
   void touch(SessionRecord& rec);
   // Any call of the session's renews its lease.
   void renew(SessionRecord& rec) const;
@@ -175,7 +175,12 @@ class Engine {
   std::map<std::string, std::vector<Waiter>> waiters_;
   std::map<std::string, UsageTotals> usage_;
   std::vector<std::string> to_launch_;
-  std::vector<std::pair<std::string, core::TimeMs>> to_stop_;
+  struct PendingStop {
+    std::string executor;
+    core::TimeMs grace_ms;  // SIGTERM to SIGKILL
+    core::TimeMs delay_ms;  // before SIGTERM
+  };
+  std::vector<PendingStop> to_stop_;
 
   std::set<std::string> dirty_sessions_, dirty_executors_, dirty_usage_;
   bool tree_meta_dirty_ = false;

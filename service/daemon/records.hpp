@@ -70,6 +70,7 @@ struct ExecutorRecord {
 
   // Not stored.
   core::TimeMs launch_requested_ms = 0;
+  bool released_by_driver = false;  // the driver gave it back: nothing left running on it
   bool live() const { return phase == ExecutorPhase::kLaunching || phase == ExecutorPhase::kRunning; }
 };
 

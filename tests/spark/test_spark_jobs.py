@@ -6,12 +6,14 @@ session's secret reaches only its own executors; an executor without a lease
 is turned away."""
 
 import os
+import shutil
 import subprocess
 import urllib.request
 from pathlib import Path
 
+import pytest
 from spark_harness import (ADMIN_TOKEN, APPS, EXAMPLES_JAR, TENANT_A_TOKEN, executor_pids, job_results,
-                           task_end_reasons, wait_for)
+                           spark_config, task_end_reasons, wait_for)
 
 EXPECTED = sum(x * x for x in range(10000))
 
@@ -121,3 +123,21 @@ def test_executor_without_a_lease_is_rejected(spark):
     wait_for(lambda: "Rejected executor 999" in app.err(), timeout=30, what="the driver's rejection")
     assert app.wait() == 0, app.tail()
     assert "Pi is roughly" in app.out()
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl CLI needed to make a test certificate")
+def test_job_over_tls(spark, tmp_path):
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    config = spark_config(tmp_path / "data0").replace(
+        "api: {max_frame_bytes: 1048576}", "api: {max_frame_bytes: 1048576, tls: {cert: %s, key: %s}}" % (cert, key))
+    d = spark.daemon(config)
+    assert "tls=on" in d.log()
+    app = spark.submit(d, "tls", [APPS / "sum_squares.py", 4, 0], consumer="/A", **{"spark.session.tls.ca": cert})
+    plain = spark.submit(d, "plaintext", [APPS / "sum_squares.py", 4, 0], consumer="/A")
+    assert app.wait() == 0, app.tail()
+    assert int(app.result()) == EXPECTED
+    assert plain.wait() != 0
+    assert "cannot reach sessiond" in plain.err()

@@ -17,16 +17,29 @@ final class SchedulerCallException(val code: Option[ErrorCode], message: String,
   def isUnavailable: Boolean = code.isEmpty || code.contains(ErrorCode.UNAVAILABLE)
 }
 
-final class SchedulerConnection(url: SessionMasterUrl, timeoutMs: Int, maxFrameBytes: Int = 64 << 20) {
+final class SchedulerConnection(
+    url: SessionMasterUrl,
+    timeoutMs: Int,
+    tls: Option[javax.net.ssl.SSLSocketFactory] = None,
+    maxFrameBytes: Int = 64 << 20) {
   private var socket: TSocket = _
   private var transport: TFramedTransport = _
   private var client: Sessions.Client = _
 
   private def open(): Unit = {
-    val config = TConfiguration.custom().setMaxFrameSize(maxFrameBytes).setMaxMessageSize(maxFrameBytes).build()
-    socket = new TSocket(config, url.host, url.port, timeoutMs, timeoutMs)
-    transport = new TFramedTransport(socket, maxFrameBytes)
-    transport.open()
+    tls match {
+      case None =>
+        val config = TConfiguration.custom().setMaxFrameSize(maxFrameBytes).setMaxMessageSize(maxFrameBytes).build()
+        socket = new TSocket(config, url.host, url.port, timeoutMs, timeoutMs)
+        transport = new TFramedTransport(socket, maxFrameBytes)
+        transport.open()
+      case Some(factory) =>
+        val connected =
+          try SchedulerTls.connect(factory, url.host, url.port, timeoutMs)
+          catch { case e: java.io.IOException => throw new TTransportException(e) }
+        socket = new TSocket(connected)
+        transport = new TFramedTransport(socket, maxFrameBytes)
+    }
     client = new Sessions.Client(new TMultiplexedProtocol(new TBinaryProtocol(transport), "Sessions"))
   }
 

@@ -27,7 +27,9 @@ final case class SessionSettings(
     executorHostname: Option[String],
     executorWorkDir: String,
     slotMemoryMib: Long,
-    demandHoldMs: Long)
+    demandHoldMs: Long,
+    tlsEnabled: Boolean,
+    tlsCaFile: Option[String])
 
 object SessionSettings {
   val Prefix = "spark.session."
@@ -55,6 +57,8 @@ object SessionSettings {
     Setting("executor.hostname", "", "address executors bind and advertise (default: sessiond's host, 127.0.0.1 for a loopback daemon)"),
     Setting("executor.workDir", "", "executor working directory (placeholders allowed); empty: the backend's choice"),
     Setting("slot.memory", "0", "memory of one slot (e.g. 1g); 0: the server's slot"),
+    Setting("tls", "false", "speak TLS to sessiond (its api.tls); implied by spark.session.tls.ca"),
+    Setting("tls.ca", "", "PEM file of the CAs that sign sessiond's certificate (default: the JVM's trust store)"),
     Setting("demandHold", "2s", "demand reported is the most seen over this window, so executors survive the gap between stages"))
 
   private val known: Set[String] = All.map(_.fullKey).toSet
@@ -133,6 +137,15 @@ object SessionSettings {
         if (d < 100 || d > 600000) bad("connectTimeout", "must be from 100ms to 10min") else Right(d.toInt))
       slotMemory <- bytesMib("slot.memory")
       demandHold <- duration("demandHold")
+      tls <- raw("tls").toLowerCase match {
+        case "true" => Right(true)
+        case "false" => Right(false)
+        case _ => bad("tls", "must be true or false")
+      }
+      tlsCa <- Option(raw("tls.ca")).filter(_.nonEmpty) match {
+        case Some(f) if !Files.isReadable(Paths.get(f)) => bad("tls.ca", "cannot read the file")
+        case other => Right(other)
+      }
     } yield SessionSettings(
       consumer = consumer,
       sla = sla,
@@ -150,7 +163,9 @@ object SessionSettings {
       executorHostname = Option(raw("executor.hostname")).filter(_.nonEmpty),
       executorWorkDir = raw("executor.workDir"),
       slotMemoryMib = slotMemory,
-      demandHoldMs = demandHold)
+      demandHoldMs = demandHold,
+      tlsEnabled = tls || tlsCa.nonEmpty,
+      tlsCaFile = tlsCa)
   }
 
   private val DurationPattern = """(\d+)\s*(ms|s|sec|m|min|h)?""".r

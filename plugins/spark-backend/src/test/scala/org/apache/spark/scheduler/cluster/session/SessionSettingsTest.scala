@@ -45,6 +45,13 @@ class SessionSettingsTest {
   @Test def tokenFromTheEnvironment(): Unit =
     assertEquals("t0k", SessionSettings.parse(Map.empty, Map("SESSIOND_TOKEN" -> "t0k"), "u").toOption.get.token)
 
+  @Test def tls(): Unit = {
+    assertFalse(parse().toOption.get.tlsEnabled)
+    assertTrue(parse("spark.session.tls" -> "true").toOption.get.tlsEnabled)
+    assertTrue(parse("spark.session.tls" -> "yes").swap.toOption.get.startsWith("spark.session.tls=yes:"))
+    assertTrue(parse("spark.session.tls.ca" -> "/nonexistent.pem").swap.toOption.get.contains("cannot read"))
+  }
+
   @Test def durationsAndSizes(): Unit = {
     assertEquals(Some(1500L), SessionSettings.parseDurationMs("1500"))
     assertEquals(Some(10000L), SessionSettings.parseDurationMs("10s"))
