@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <iterator>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -101,6 +102,31 @@ void profile_table(std::ostream& o, const std::string& path, const std::string& 
     o << "| " << children << " | " << self << " | `" << sym << "` |\n";
     ++rows;
   }
+}
+
+// Sections other benchmarks write into the same README between
+// "<!-- NAME:begin" and "<!-- NAME:end -->" lines (bench/spark/run.sh does):
+// carried over verbatim so regenerating this report does not wipe them.
+std::string kept_sections(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return {};
+  const std::string old((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string kept;
+  std::size_t pos = 0;
+  while ((pos = old.find("<!-- ", pos)) != std::string::npos) {
+    const std::size_t name_end = old.find(":begin", pos);
+    const std::size_t line_end = old.find('\n', pos);
+    if (name_end == std::string::npos || name_end > line_end) {
+      pos += 5;
+      continue;
+    }
+    const std::string end_marker = "<!-- " + old.substr(pos + 5, name_end - pos - 5) + ":end -->";
+    const std::size_t end = old.find(end_marker, name_end);
+    if (end == std::string::npos) break;
+    kept += "\n" + old.substr(pos, end + end_marker.size() - pos) + "\n";
+    pos = end + end_marker.size();
+  }
+  return kept;
 }
 
 // The whole README as text; throws json::exception when a figure is missing.
@@ -437,6 +463,7 @@ int render_report(int argc, char** argv) {
               << "\n";
     return 1;
   }
+  text += kept_sections(out_path);
   std::ofstream f(out_path);
   f << text;
   if (!f) {

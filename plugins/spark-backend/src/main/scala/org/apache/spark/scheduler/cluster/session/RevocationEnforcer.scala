@@ -1,12 +1,13 @@
 // The policy of giving slots back, kept pure so it is tested without Spark:
 // stop placing tasks at once (the ledger's cap does that), let running tasks
 // finish, and at the deadline kill the excess task by task, youngest first so
-// the least work is lost. Slots are released as soon as they are free, which
+// the least work is lost — but first runs before retries, so one partition is
+// not killed again and again. Slots are released as soon as they are free, which
 // is usually long before the deadline.
 package org.apache.spark.scheduler.cluster.session
 
-/** A running task as the enforcer sees it. */
-final case class RunningTask(taskId: Long, executorId: String, startedMs: Long)
+/** A running task as the enforcer sees it; attempt 0 is the task's first run. */
+final case class RunningTask(taskId: Long, executorId: String, startedMs: Long, attempt: Int = 0)
 
 sealed trait RevocationStep
 object RevocationStep {
@@ -24,21 +25,21 @@ object RevocationEnforcer {
   /**
    * @param executors  the ledger's view
    * @param running    tasks running now, by executor
-   * @param released   executors whose current revocation was already answered
-   *                   (keyed by executor id and the revoking count)
+   * @param released   revocations already answered, as (executor id, newest
+   *                   revocation id on it)
    */
   def plan(
       executors: Iterable[LeasedExecutor],
       running: Map[String, Seq[RunningTask]],
       released: Set[(String, Long)],
       nowMs: Long): Seq[RevocationStep] = {
-    executors.toSeq.filter(e => e.live && e.revoking > 0 && !released.contains((e.id, e.revoking))).flatMap { e =>
+    executors.toSeq.filter(e => e.live && e.revoking > 0 && !released.contains((e.id, e.revocationId))).flatMap { e =>
       val tasks = running.getOrElse(e.id, Seq.empty)
       val excess = tasks.size - e.usable
       if (excess <= 0) {
         if (e.usable == 0) Seq(RemoveExecutor(e.id, e.reason)) else Seq(ReleaseSlots(e.id, e.revoking))
       } else if (nowMs >= e.deadlineMs) {
-        tasks.sortBy(t => (-t.startedMs, -t.taskId)).take(excess).map { t =>
+        tasks.sortBy(t => (t.attempt > 0, -t.startedMs, -t.taskId)).take(excess).map { t =>
           KillTask(t.taskId, e.id, s"preempted by the session scheduler (${if (e.reason.isEmpty) "revocation" else e.reason})")
         }
       } else Seq.empty

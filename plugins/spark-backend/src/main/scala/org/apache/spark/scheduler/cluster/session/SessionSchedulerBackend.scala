@@ -32,14 +32,16 @@ final class SessionSchedulerBackend(
   private val tracker = new TaskTracker
   private val sessionId = SessionSchedulerBackend.newSessionId()
   // Separate connections: a parked long poll never delays a release.
-  private val calls = new SchedulerConnection(url, settings.connectTimeoutMs)
-  private val poll = new SchedulerConnection(url, settings.connectTimeoutMs)
+  private val tls =
+    if (settings.tlsEnabled) Some(SchedulerTls.socketFactory(settings.tlsCaFile)) else None
+  private val calls = new SchedulerConnection(url, settings.connectTimeoutMs, tls)
+  private val poll = new SchedulerConnection(url, settings.connectTimeoutMs, tls)
   @volatile private var stopping = false
   @volatile private var registration: Registration = _
   private var spec: SessionSpec = _
   private val timer: ScheduledExecutorService = Executors.newSingleThreadScheduledExecutor(daemonThreads("session-scheduler-timer"))
   private val pollThread = daemonThreads("session-scheduler-directives").newThread(() => pollLoop())
-  // Revocations already answered, by (executor, revoking count).
+  // Revocations already answered, by (executor, newest revocation id on it).
   private val answered = ConcurrentHashMap.newKeySet[(String, Long)]()
   private val killedTasks = ConcurrentHashMap.newKeySet[java.lang.Long]()
   private val acknowledged = ConcurrentHashMap.newKeySet[String]()
@@ -175,6 +177,8 @@ final class SessionSchedulerBackend(
     // Equal: nothing new. Lower: the daemon restarted and counts afresh.
     if (d.getVersion == ledger.knownVersion) return
     val (before, after) = ledger.update(d, System.currentTimeMillis())
+    // Answers to revocations no longer in the view are not needed any more.
+    answered.removeIf { case (id, rid) => !after.get(id).exists(_.revocationId == rid) }
     val inSpark = getExecutorIds().toSet
     var grew = false
     after.values.foreach { e =>
@@ -202,15 +206,16 @@ final class SessionSchedulerBackend(
           scheduler.killTaskAttempt(taskId, interruptThread = true, reason)
         }
       case ReleaseSlots(executorId, slots) =>
-        answered.add((executorId, slots))
-        if (!release(executorId, slots)) answered.remove((executorId, slots))
+        val key = (executorId, ledger.get(executorId).map(_.revocationId).getOrElse(0L))
+        answered.add(key)
+        if (!release(executorId, slots)) answered.remove(key)
       case RemoveExecutor(executorId, reason) =>
-        val revoking = ledger.get(executorId).map(_.revoking).getOrElse(0L)
-        answered.add((executorId, revoking))
+        val key = (executorId, ledger.get(executorId).map(_.revocationId).getOrElse(0L))
+        answered.add(key)
         logInfo(s"Giving executor $executorId back: $reason")
         if (getExecutorIds().contains(executorId))
           killExecutors(Seq(executorId), adjustTargetNumExecutors = false, countFailures = false, force = true)
-        else if (!release(executorId, 0)) answered.remove((executorId, revoking))
+        else if (!release(executorId, 0)) answered.remove(key)
     }
   }
 

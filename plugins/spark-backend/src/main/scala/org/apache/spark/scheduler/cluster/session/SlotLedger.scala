@@ -27,7 +27,9 @@ final case class LeasedExecutor(
      * executor, and a task lost with its executor is not a clean kill.
      */
     deadlineMs: Long,
-    reason: String) {
+    reason: String,
+    /** The newest revocation on it (ids only grow); 0 when none. */
+    revocationId: Long = 0L) {
   def usable: Int = math.max(0L, math.min(Int.MaxValue.toLong, slots - revoking)).toInt
   def live: Boolean = state == ExecutorState.LAUNCHING || state == ExecutorState.RUNNING
 }
@@ -69,11 +71,12 @@ final class SlotLedger {
       val deadlines = d.getRevocations.asScala.groupBy(_.getExecutor_id).map { case (id, rs) =>
         val first = rs.minBy(_.getDeadline_ms)
         val actBy = first.getDeadline_ms + skew - SlotLedger.killMargin(first.getDeadline_ms - first.getIssued_ms)
-        id -> (actBy, first.getReason + (if (first.getBeneficiary.nonEmpty) s" for ${first.getBeneficiary}" else ""))
+        id -> (actBy, first.getReason + (if (first.getBeneficiary.nonEmpty) s" for ${first.getBeneficiary}" else ""),
+          rs.map(_.getRevocation_id).max)
       }
       val before = executors
       val after = d.getExecutors.asScala.map { e =>
-        val (deadline, reason) = deadlines.getOrElse(e.getExecutor_id, (Long.MaxValue, ""))
+        val (deadline, reason, revocationId) = deadlines.getOrElse(e.getExecutor_id, (Long.MaxValue, "", 0L))
         sparkId(e.getExecutor_id) -> LeasedExecutor(
           id = sparkId(e.getExecutor_id),
           daemonId = e.getExecutor_id,
@@ -85,7 +88,8 @@ final class SlotLedger {
           exitCode = e.getExit_code,
           detail = e.getDetail,
           deadlineMs = if (e.getRevoking > 0) deadline else Long.MaxValue,
-          reason = reason)
+          reason = reason,
+          revocationId = if (e.getRevoking > 0) revocationId else 0L)
       }.toMap
       executors = after
       version = d.getVersion

@@ -46,7 +46,7 @@ final class TaskTracker extends SparkListener {
 
   override def onTaskStart(e: SparkListenerTaskStart): Unit = {
     val t = e.taskInfo
-    runningTasks.put(t.taskId, RunningTask(t.taskId, t.executorId, t.launchTime))
+    runningTasks.put(t.taskId, RunningTask(t.taskId, t.executorId, t.launchTime, t.attemptNumber))
     if (!t.speculative) addPending((e.stageId, e.stageAttemptId), -1)
   }
 

@@ -9,9 +9,9 @@ import org.apache.spark.scheduler.cluster.session.RevocationStep._
 import org.apache.spark.scheduler.cluster.session.thrift.ExecutorState
 
 class RevocationEnforcerTest {
-  private def exec(id: String, slots: Long, revoking: Long, deadline: Long) =
+  private def exec(id: String, slots: Long, revoking: Long, deadline: Long, revocation: Long = 7) =
     LeasedExecutor(id, s"s-$id", "h1", slots, revoking, ExecutorState.RUNNING, acknowledged = true, 0, "", deadline,
-      "ownership for /B")
+      "ownership for /B", if (revoking > 0) revocation else 0)
   private def tasks(id: String, starts: Long*) = id -> starts.zipWithIndex.map { case (t, i) => RunningTask(i.toLong, id, t) }
 
   @Test def releasesFreeSlotsBeforeTheDeadline(): Unit = {
@@ -33,7 +33,17 @@ class RevocationEnforcerTest {
   }
 
   @Test def answersOnce(): Unit =
-    assertEquals(Seq.empty, RevocationEnforcer.plan(Seq(exec("1", 4, 2, 1000)), Map.empty, Set(("1", 2L)), 0))
+    assertEquals(Seq.empty, RevocationEnforcer.plan(Seq(exec("1", 4, 2, 1000)), Map.empty, Set(("1", 7L)), 0))
+
+  @Test def aLaterRevocationOfTheSameSizeIsAnsweredToo(): Unit =
+    assertEquals(Seq(ReleaseSlots("1", 2)),
+      RevocationEnforcer.plan(Seq(exec("1", 4, 2, 1000, revocation = 8)), Map.empty, Set(("1", 7L)), 0))
+
+  @Test def retriesAreKilledLast(): Unit = {
+    val running = Seq(RunningTask(1, "1", 10), RunningTask(2, "1", 50, attempt = 1), RunningTask(3, "1", 40))
+    val steps = RevocationEnforcer.plan(Seq(exec("1", 3, 2, 1000)), Map("1" -> running), Set.empty, 1000)
+    assertEquals(Seq(3L, 1L), steps.collect { case KillTask(id, _, _) => id })
+  }
 
   @Test def ignoresExecutorsWithoutRevocations(): Unit =
     assertEquals(Seq.empty, RevocationEnforcer.plan(Seq(exec("1", 4, 0, Long.MaxValue)), Map(tasks("1", 1, 2, 3, 4)), Set.empty, 5000))
