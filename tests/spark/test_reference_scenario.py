@@ -32,7 +32,8 @@ def test_reference_scenario_with_real_spark(spark):
         return dict(alloc)
 
     # T0: A alone takes all 20 slots.
-    a = pi_job(spark, d, "A", "/A", 24, 8000)
+    # Two full waves: A is still busy on all 20 slots when B1 arrives.
+    a = pi_job(spark, d, "A", "/A", 40, 10000)
     wait_for(lambda: allocations()["/A"] == 20, timeout=120, what="A = 20")
 
     # T1: B1 arrives; B reclaims its 16 from A after the grace period.
@@ -54,7 +55,7 @@ def test_reference_scenario_with_real_spark(spark):
 
     # Correct results despite preemption: each slice is seeded, so the count
     # is the same as without it.
-    for app, slices in ((a, 24), (b1, 200), (b2, 60)):
+    for app, slices in ((a, 40), (b1, 200), (b2, 60)):
         assert abs(float(app.result("Pi is roughly")) - 3.1416) < 0.01
         assert "samples=%d " % (slices * 100000) in app.out()
 
@@ -64,7 +65,7 @@ def test_reference_scenario_with_real_spark(spark):
     for app in (a, b1, b2):
         reasons = task_end_reasons(app.event_log())
         assert set(reasons) <= {"Success", "TaskKilled"}, (app.name, reasons)
-        assert reasons["Success"] == {"A": 24, "B1": 200, "B2": 60}[app.name]
+        assert reasons["Success"] == {"A": 40, "B1": 200, "B2": 60}[app.name]
         assert job_results(app.event_log()) == ["JobSucceeded"], app.name
     # The daemon preempted for ownership, as the scenario says.
     assert "event=decision_revoke" in d.log() and "reason=ownership" in d.log()

@@ -58,6 +58,7 @@ final class SessionSchedulerBackend(
   override def start(): Unit = {
     ledger.bind(sessionId)
     super.start()
+    tracker.onNewWork = () => later(reportDemand())
     sc.addSparkListener(tracker)
     sc.addSparkListener(new SparkListener {
       override def onExecutorAdded(e: SparkListenerExecutorAdded): Unit =

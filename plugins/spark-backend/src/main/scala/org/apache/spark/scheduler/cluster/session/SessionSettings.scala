@@ -52,7 +52,7 @@ object SessionSettings {
     Setting("idleSlots", "", "slots asked for while idle, so the next job starts at once (default: 1 for interactive, else 0)"),
     Setting("leaseTtl", "0", "lease TTL (e.g. 30s); 0: the server's default"),
     Setting("heartbeatWait", "10s", "longest a directives long-poll waits (capped by the server)"),
-    Setting("demandInterval", "200ms", "how often changed demand is reported"),
+    Setting("demandInterval", "200ms", "how often changed demand is reported (a new stage is reported at once)"),
     Setting("connectTimeout", "5s", "TCP connect and call timeout towards sessiond"),
     Setting("executor.hostname", "", "address executors bind and advertise (default: sessiond's host, 127.0.0.1 for a loopback daemon)"),
     Setting("executor.workDir", "", "executor working directory (placeholders allowed); empty: the backend's choice"),

@@ -16,6 +16,9 @@ final class TaskTracker extends SparkListener {
   private val pendingByStage = new ConcurrentHashMap[(Int, Int), java.lang.Long]()
   private val runningTasks = new ConcurrentHashMap[Long, RunningTask]()
   private val changes = new AtomicLong(0)
+  // Called when a stage arrives, so new demand is reported at once rather
+  // than on the next tick: it starts any revocation the session needs.
+  @volatile var onNewWork: () => Unit = () => ()
 
   /** Grows on every change, so the reporter knows when to send demand. */
   def changeCount: Long = changes.get()
@@ -37,6 +40,7 @@ final class TaskTracker extends SparkListener {
     val info = e.stageInfo
     pendingByStage.put((info.stageId, info.attemptNumber()), java.lang.Long.valueOf(info.numTasks.toLong))
     bump()
+    onNewWork()
   }
 
   override def onStageCompleted(e: SparkListenerStageCompleted): Unit = {
