@@ -442,11 +442,17 @@ def start_sessiond(procs, work):
     return p
 
 
-def sessiond_phase(work):
+def start_phase(work):
+    """A phase's process table (stopped at exit) and its Spark event log dir."""
     procs = Procs(work)
     atexit.register(procs.stop_all)
     events = work / "events"
     events.mkdir(parents=True, exist_ok=True)
+    return procs, events
+
+
+def sessiond_phase(work):
+    procs, events = start_phase(work)
     d = start_sessiond(procs, work)
     master = "spark-session://127.0.0.1:%d" % d.port
     log("sessiond listening on %d; starting %d batch apps" % (d.port, CONFIG["batch_apps"]))
@@ -503,10 +509,7 @@ def master_json(port):
 
 
 def standalone_phase(work):
-    procs = Procs(work)
-    atexit.register(procs.stop_all)
-    events = work / "events"
-    events.mkdir(parents=True, exist_ok=True)
+    procs, events = start_phase(work)
     env = spark_env(work)
     env["SPARK_LOG_DIR"] = str(work)
     port, ui = free_port(), free_port()

@@ -124,20 +124,28 @@ class Daemon:
         return ss.connect(self.server, token=token, **kw)
 
 
-def kill_marked_processes(data_dir):
-    """Executors outlive the daemon by design; tests clean theirs up."""
+def marked_pids(data_dir):
+    """pids of the processes carrying a daemon's test mark (its executors)."""
+    mark = f"SESSIOND_TEST_DATA={data_dir}".encode()
+    pids = []
     for pid_dir in Path("/proc").iterdir():
-        if not pid_dir.name.isdigit():
+        if not pid_dir.name.isdigit() or int(pid_dir.name) == os.getpid():
             continue
         try:
-            env = (pid_dir / "environ").read_bytes()
+            if mark in (pid_dir / "environ").read_bytes():
+                pids.append(int(pid_dir.name))
         except OSError:
             continue
-        if f"SESSIOND_TEST_DATA={data_dir}".encode() in env:
-            try:
-                os.killpg(int(pid_dir.name), signal.SIGKILL)
-            except OSError:
-                pass
+    return pids
+
+
+def kill_marked_processes(data_dir):
+    """Executors outlive the daemon by design; tests clean theirs up."""
+    for pid in marked_pids(data_dir):
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except OSError:
+            pass
 
 
 @pytest.fixture

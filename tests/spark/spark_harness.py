@@ -16,7 +16,7 @@ sys.path.insert(0, str(ROOT / "tests" / "integration"))
 
 from harness import (  # noqa: E402,F401  (re-exported for the tests)
     ADMIN_TOKEN, BUILD, REFERENCE_TREE, TENANT_A_TOKEN, TENANT_B_TOKEN, Daemon, base_config,
-    kill_marked_processes, wait_for)
+    kill_marked_processes, marked_pids, wait_for)
 
 PLUGIN_JAR = BUILD / "jars" / "spark-session-backend.jar"
 EXAMPLES_JAR = BUILD / "jars" / "session-examples.jar"

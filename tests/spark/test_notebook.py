@@ -4,17 +4,15 @@ against a real sessiond, and its printed results, the daemon's executor
 launch and the session's end are checked."""
 
 import json
-import os
 import subprocess
 import sys
-from pathlib import Path
 
 import nbformat
 from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 
-from spark_harness import BUILD, PLUGIN_JAR, ROOT, TENANT_A_TOKEN, spark_env, wait_for
+from spark_harness import BUILD, PLUGIN_JAR, ROOT, TENANT_A_TOKEN, marked_pids, spark_env, wait_for
 
 NOTEBOOK = ROOT / "examples" / "notebooks" / "interactive.ipynb"
 
@@ -30,20 +28,6 @@ def venv_kernel(tmp_path):
     assert argv[0] == sys.executable, argv
     specs = KernelSpecManager(kernel_dirs=[str(kernels)], ensure_native_kernel=False)
     return AsyncKernelManager(kernel_name="python3", kernel_spec_manager=specs)
-
-
-def marked_processes(daemon):
-    """pids of processes carrying this daemon's test mark (its executors)."""
-    mark = ("SESSIOND_TEST_DATA=%s" % daemon.data_dir).encode()
-    pids = []
-    for p in Path("/proc").iterdir():
-        if p.name.isdigit() and int(p.name) != os.getpid():
-            try:
-                if mark in (p / "environ").read_bytes():
-                    pids.append(int(p.name))
-            except OSError:
-                pass
-    return pids
 
 
 def outputs(nb):
@@ -87,4 +71,4 @@ def test_notebook_runs_an_interactive_session_through_sessiond(spark, tmp_path):
     assert "event=executor_launch executor=%s-" % sid in d.log()
     admin = d.client()
     wait_for(lambda: not admin.admin.list_sessions(""), what="session gone")
-    wait_for(lambda: not marked_processes(d), what="executors stopped")
+    wait_for(lambda: not marked_pids(d.data_dir), what="executors stopped")

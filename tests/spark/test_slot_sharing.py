@@ -3,8 +3,6 @@ executors on the same host trade slots — the interactive one's cell takes
 slots from the batch one and gives them back after its idle timeout —
 without any executor starting or stopping."""
 
-import time
-
 from spark_harness import APPS, EXAMPLES_JAR, spark_config, wait_for
 
 TREE = """\
@@ -27,10 +25,8 @@ def slots(admin, consumer):
 
 
 def test_two_sessions_trade_slots_without_starting_executors(spark, tmp_path):
-    d = spark.daemon(spark_config(tmp_path / "data0", grace="1s", hosts=(("h1", 8),), tree=TREE,
-                                  extra="scheduler_extra: {}\n").replace("scheduler_extra: {}\n", "")
+    d = spark.daemon(spark_config(tmp_path / "data0", grace="1s", hosts=(("h1", 8),), tree=TREE)
                      .replace("  pass_interval: 1ms\n", "  pass_interval: 1ms\n  idle_timeout: 3s\n"))
-    d.data_dir = tmp_path / "data0"
     admin = d.client()
     batch = spark.submit(d, "batch", ["--class", "io.sessionscheduler.examples.SparkPi", EXAMPLES_JAR, 400, 3000],
                          consumer="/A")

@@ -13,22 +13,9 @@ from pathlib import Path
 
 import pytest
 from spark_harness import (ADMIN_TOKEN, APPS, EXAMPLES_JAR, TENANT_A_TOKEN, executor_pids, job_results,
-                           spark_config, task_end_reasons, wait_for)
+                           marked_pids, spark_config, task_end_reasons, wait_for)
 
 EXPECTED = sum(x * x for x in range(10000))
-
-
-def live_processes(daemon):
-    """pids of executor processes carrying this daemon's test mark."""
-    pids = []
-    for p in Path("/proc").iterdir():
-        if p.name.isdigit():
-            try:
-                if ("SESSIOND_TEST_DATA=%s" % daemon.data_dir).encode() in (p / "environ").read_bytes():
-                    pids.append(int(p.name))
-            except OSError:
-                pass
-    return [pid for pid in pids if pid != os.getpid()]
 
 
 def test_python_job_runs_on_executors_the_daemon_launched(spark):
@@ -44,7 +31,7 @@ def test_python_job_runs_on_executors_the_daemon_launched(spark):
     # Unregistered on stop: the session is gone and its executors with it.
     client = d.client()
     wait_for(lambda: not client.admin.list_sessions(""), what="session gone")
-    wait_for(lambda: not live_processes(d), what="executors stopped")
+    wait_for(lambda: not marked_pids(d.data_dir), what="executors stopped")
     assert "event=executor_exited executor=%s-1" % sid in d.log()
 
 
@@ -57,7 +44,7 @@ def test_jvm_job_runs_through_spark_submit(spark):
     assert "samples=800000 inside=627518" in app.out()
     assert abs(float(app.result("Pi is roughly")) - 3.14159) < 0.01
     assert "event=executor_launch executor=%s-1" % app.session_id() in d.log()
-    wait_for(lambda: not live_processes(d), what="executors stopped")
+    wait_for(lambda: not marked_pids(d.data_dir), what="executors stopped")
 
 
 def test_bad_settings_fail_the_application_at_start(spark):

@@ -23,7 +23,7 @@ object ExecutorLaunchSpec {
   private def isStartupSetting(key: String): Boolean =
     (key.startsWith("spark.auth") && key != SecurityManager.SPARK_AUTH_SECRET_CONF) ||
       key.startsWith("spark.rpc") || key.startsWith("spark.network") || key.startsWith("spark.ssl") ||
-      key == "spark.driver.port" || key == "spark.port.maxRetries" || key.endsWith(".port")
+      key == "spark.port.maxRetries" || key.endsWith(".port")
 
   def build(
       conf: SparkConf,

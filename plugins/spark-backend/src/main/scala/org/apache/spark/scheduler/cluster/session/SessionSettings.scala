@@ -111,8 +111,7 @@ object SessionSettings {
         val file = raw("tokenFile")
         if (direct.nonEmpty) Right(direct)
         else if (file.nonEmpty)
-          Try(new String(Files.readAllBytes(Paths.get(file)), StandardCharsets.UTF_8).linesIterator.nextOption()
-            .getOrElse("").trim).toOption match {
+          firstLine(file) match {
             case Some(t) if t.nonEmpty => Right(t)
             case Some(_) => bad("tokenFile", "the file is empty")
             case None => bad("tokenFile", "cannot read the file")
@@ -120,8 +119,7 @@ object SessionSettings {
         else if (env.getOrElse("SESSIOND_TOKEN", "").trim.nonEmpty) Right(env("SESSIOND_TOKEN").trim)
         else
           // As sessionctl: the embedded default daemon's admin token, when run beside it.
-          Right(Try(new String(Files.readAllBytes(Paths.get("data", "admin.token")), StandardCharsets.UTF_8)
-            .linesIterator.nextOption().getOrElse("").trim).getOrElse(""))
+          Right(firstLine("data/admin.token").getOrElse(""))
       }
       minSlots <- long("minSlots", 0)
       maxSlots <- long("maxSlots", 0)
@@ -167,6 +165,11 @@ object SessionSettings {
       tlsEnabled = tls || tlsCa.nonEmpty,
       tlsCaFile = tlsCa)
   }
+
+  /** A token file's first line, trimmed; None when unreadable. */
+  private def firstLine(path: String): Option[String] =
+    Try(new String(Files.readAllBytes(Paths.get(path)), StandardCharsets.UTF_8).linesIterator.nextOption()
+      .getOrElse("").trim).toOption
 
   private val DurationPattern = """(\d+)\s*(ms|s|sec|m|min|h)?""".r
 

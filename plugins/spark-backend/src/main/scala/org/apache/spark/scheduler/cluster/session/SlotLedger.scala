@@ -58,8 +58,6 @@ final class SlotLedger {
   /** An executor may register only with a live lease from the daemon. */
   def isLeased(id: String): Boolean = executors.get(id).exists(_.live)
 
-  def grantedSlots: Long = executors.values.filter(_.live).map(_.slots).sum
-
   /**
    * Takes a new view. Server deadlines are turned into local time with the
    * server's clock in the reply, so clock skew between the machines does not

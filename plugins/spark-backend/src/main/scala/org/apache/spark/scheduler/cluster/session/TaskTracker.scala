@@ -4,7 +4,6 @@
 package org.apache.spark.scheduler.cluster.session
 
 import java.util.concurrent.ConcurrentHashMap
-import java.util.concurrent.atomic.AtomicLong
 
 import scala.jdk.CollectionConverters._
 
@@ -15,13 +14,9 @@ final class TaskTracker extends SparkListener {
   // stage attempt -> tasks not yet started
   private val pendingByStage = new ConcurrentHashMap[(Int, Int), java.lang.Long]()
   private val runningTasks = new ConcurrentHashMap[Long, RunningTask]()
-  private val changes = new AtomicLong(0)
   // Called when a stage arrives, so new demand is reported at once rather
   // than on the next tick: it starts any revocation the session needs.
   @volatile var onNewWork: () => Unit = () => ()
-
-  /** Grows on every change, so the reporter knows when to send demand. */
-  def changeCount: Long = changes.get()
 
   def pendingTasks: Long = pendingByStage.values().asScala.map(_.longValue).sum
 
@@ -29,23 +24,18 @@ final class TaskTracker extends SparkListener {
 
   def running: Map[String, Seq[RunningTask]] = runningTasks.values().asScala.toSeq.groupBy(_.executorId)
 
-  private def bump(): Unit = changes.incrementAndGet()
-
   private def addPending(stage: (Int, Int), n: Long): Unit = {
     pendingByStage.computeIfPresent(stage, (_, v) => java.lang.Long.valueOf(math.max(0L, v + n)))
-    bump()
   }
 
   override def onStageSubmitted(e: SparkListenerStageSubmitted): Unit = {
     val info = e.stageInfo
     pendingByStage.put((info.stageId, info.attemptNumber()), java.lang.Long.valueOf(info.numTasks.toLong))
-    bump()
     onNewWork()
   }
 
   override def onStageCompleted(e: SparkListenerStageCompleted): Unit = {
     pendingByStage.remove((e.stageInfo.stageId, e.stageInfo.attemptNumber()))
-    bump()
   }
 
   override def onTaskStart(e: SparkListenerTaskStart): Unit = {
@@ -58,11 +48,9 @@ final class TaskTracker extends SparkListener {
     runningTasks.remove(e.taskInfo.taskId)
     // A task that did not succeed is run again while its stage is active.
     if (e.reason != Success && !e.taskInfo.speculative) addPending((e.stageId, e.stageAttemptId), 1)
-    else bump()
   }
 
   override def onExecutorRemoved(e: SparkListenerExecutorRemoved): Unit = {
     runningTasks.values().removeIf(_.executorId == e.executorId)
-    bump()
   }
 }
