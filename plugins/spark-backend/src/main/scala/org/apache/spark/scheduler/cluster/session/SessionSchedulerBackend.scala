@@ -50,6 +50,7 @@ final class SessionSchedulerBackend(
   private var lastDemand: Option[(Long, Long, Long)] = None
   private var lastDemandSentMs = 0L
   private var lastShrinkVersion = -1L
+  private var releasing = 0L  // slots the last shrink gave back, not yet in the view
 
   override def applicationId(): String = sessionId
 
@@ -198,7 +199,11 @@ final class SessionSchedulerBackend(
 
   private def enforceRevocations(): Unit = {
     import RevocationStep._
-    val steps = RevocationEnforcer.plan(ledger.all.values, tracker.running, answered.asScala.toSet,
+    val running = tracker.running
+    // A kill is asked once; task ids are never reused, so ended ones can go.
+    if (!killedTasks.isEmpty)
+      killedTasks.retainAll(running.values.flatten.map(t => java.lang.Long.valueOf(t.taskId)).toSet.asJava)
+    val steps = RevocationEnforcer.plan(ledger.all.values, running, answered.asScala.toSet,
       System.currentTimeMillis())
     steps.foreach {
       case KillTask(taskId, executorId, reason) =>
@@ -250,14 +255,15 @@ final class SessionSchedulerBackend(
     demandWindow = (demandWindow :+ (now -> wanted)).filter(_._1 >= now - settings.demandHoldMs)
     val held = demandWindow.map(_._2).max
     // An interactive session keeps its slots between cells; the daemon
-    // shrinks it after its idle timeout.
-    if (settings.sla != SlaClass.INTERACTIVE) shrinkTo(held)
-    val current = (pending, running, held)
+    // shrinks it after its idle timeout. Others never ask for less than they
+    // still hold after their own releases, or the daemon would pick the slots.
+    val slots = if (settings.sla != SlaClass.INTERACTIVE) math.max(held, shrinkTo(held)) else held
+    val current = (pending, running, slots)
     if (lastDemand.contains(current) && now - lastDemandSentMs < 5000) return
     val d = new Demand()
     d.setPending_tasks(pending)
     d.setRunning_tasks(running)
-    d.setSlots(held)
+    d.setSlots(slots)
     try {
       calls.call(_.update_demand(settings.token, sessionId, d))
       lastDemand = Some(current)
@@ -270,12 +276,15 @@ final class SessionSchedulerBackend(
    * less: the daemon drops surplus slots at once and cannot know which
    * executors are idle, while the driver does. Whole idle executors go
    * first (fewer JVMs), then idle slots of busy ones; never a running task.
+   * Returns the slots the session holds once its releases land.
    */
-  private def shrinkTo(wanted: Long): Unit = {
-    if (ledger.knownVersion <= lastShrinkVersion) return  // the last shrink is not in the view yet
+  private def shrinkTo(wanted: Long): Long = {
     val live = ledger.all.values.filter(e => e.live && e.revoking == 0 && e.usable > 0).toSeq
-    var excess = live.map(_.usable.toLong).sum - wanted
-    if (excess <= 0) return
+    val holding = live.map(_.usable.toLong).sum
+    if (ledger.knownVersion <= lastShrinkVersion) return holding - releasing  // the last shrink is not in the view yet
+    releasing = 0
+    var excess = holding - wanted
+    if (excess <= 0) return holding
     val runningBy = scheduler.runningTasksByExecutors
     val inSpark = getExecutorIds().toSet
     for (e <- live.sortBy(e => (runningBy.getOrElse(e.id, 0), e.usable)) if excess > 0) {
@@ -288,13 +297,16 @@ final class SessionSchedulerBackend(
             killExecutors(Seq(e.id), adjustTargetNumExecutors = false, countFailures = false, force = true)
           else release(e.id, 0)
           excess -= idle
+          releasing += idle
         } else {
           val n = math.min(idle.toLong, excess)
           release(e.id, n)
           excess -= n
+          releasing += n
         }
       }
     }
+    holding - releasing
   }
 
   /** Runs a call to sessiond on the timer thread; dropped once stopping. */
