@@ -95,6 +95,11 @@ class SparkApp:
                 return line[len(key) + 1:].strip()
         raise AssertionError("%s printed no %s line; stderr:\n%s" % (self.name, key, self.tail()))
 
+    def tasks_started(self):
+        """Task attempts the driver has launched so far (from its INFO log;
+        the event log is flushed too rarely to follow a job live)."""
+        return self.err().count("INFO TaskSetManager: Starting task ")
+
     def session_id(self):
         for line in self.err().splitlines():
             if "registered with the session scheduler" in line:

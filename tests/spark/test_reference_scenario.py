@@ -17,12 +17,12 @@ from harness import granted
 PI_CLASS = "io.sessionscheduler.examples.SparkPi"
 
 
-def pi_job(spark, d, name, consumer, slices, task_ms):
-    return spark.submit(d, name, ["--class", PI_CLASS, EXAMPLES_JAR, slices, task_ms], consumer=consumer,
+def pi_job(spark, d, name, consumer, slices, task_ms, *gate):
+    return spark.submit(d, name, ["--class", PI_CLASS, EXAMPLES_JAR, slices, task_ms, *gate], consumer=consumer,
                         **{"spark.session.demandHold": "3s"})
 
 
-def test_reference_scenario_with_real_spark(spark):
+def test_reference_scenario_with_real_spark(spark, tmp_path):
     d = spark.daemon(grace="2s")
     admin = d.client()
     alloc = {}
@@ -31,14 +31,20 @@ def test_reference_scenario_with_real_spark(spark):
         alloc.update({c: granted(admin, c) for c in ("/A", "/B/B1", "/B/B2")})
         return dict(alloc)
 
-    # T0: A alone takes all 20 slots.
-    # Two full waves: A is still busy on all 20 slots when B1 arrives.
+    # T0: A alone takes all 20 slots. B1's driver starts now too but holds
+    # its job behind a gate, so its arrival does not wait on a JVM start and
+    # always lands while A's first wave of 10 s tasks is running.
+    b1_gate = tmp_path / "b1.go"
     a = pi_job(spark, d, "A", "/A", 40, 10000)
-    wait_for(lambda: allocations()["/A"] == 20, timeout=120, what="A = 20")
+    b1 = pi_job(spark, d, "B1", "/B/B1", 200, 8000, b1_gate)
+    wait_for(lambda: allocations()["/A"] == 20 and a.tasks_started() >= 20, timeout=120,
+             what="A = 20, running its first wave")
+    wait_for(lambda: "waiting for" in b1.out(), timeout=120, what="B1's driver up")
+    assert allocations() == {"/A": 20, "/B/B1": 0, "/B/B2": 0}
 
     # T1: B1 arrives; B reclaims its 16 from A after the grace period.
     # B1 has work for well past T3.
-    b1 = pi_job(spark, d, "B1", "/B/B1", 200, 8000)
+    b1_gate.touch()
     wait_for(lambda: allocations() == {"/A": 4, "/B/B1": 16, "/B/B2": 0}, timeout=90, what="A:B1 = 4:16")
     assert a.running(), "A must still be working when B1 takes its share"
 
