@@ -5,7 +5,8 @@
 set -euo pipefail
 
 # Debian packages: the product card's libraries, the helpers we build on,
-# and the developer tools CI uses (formatting, static analysis, fuzzing).
+# the developer tools CI uses (formatting, static analysis, fuzzing), and
+# PostgreSQL for the billing SQL tests (tests/sql start their own server).
 APT_PACKAGES=(
   build-essential cmake ninja-build pkg-config git ca-certificates curl
   libthrift-dev thrift-compiler librocksdb-dev librdkafka-dev libboost-all-dev
@@ -14,6 +15,7 @@ APT_PACKAGES=(
   clang clang-format clang-tidy cppcheck libclang-rt-14-dev llvm
   prometheus
   openjdk-17-jdk-headless maven
+  postgresql
 )
 
 missing=()
