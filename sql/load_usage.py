@@ -39,6 +39,10 @@ class InputError(Exception):
 # --------------------------------------------------------------------------
 # Records: fields, their checks, and the table columns they go to
 
+class Cell(str):
+    """A CSV cell: text that numeric fields may parse (in JSON a number must be a JSON number)."""
+
+
 def _where(src: str, name: str) -> str:
     return f"{src}: field '{name}'"
 
@@ -46,7 +50,7 @@ def _where(src: str, name: str) -> str:
 def _integer(v: Any, src: str, name: str, minimum: int | None = 0) -> int:
     if isinstance(v, bool):
         raise InputError(f"{_where(src, name)}: expected an integer, got {json.dumps(v)}")
-    if isinstance(v, str):
+    if isinstance(v, Cell):
         try:
             v = Decimal(v.strip()) if v.strip() else None
         except InvalidOperation:
@@ -69,7 +73,7 @@ def _number(v: Any, src: str, name: str) -> Decimal:
         raise InputError(f"{_where(src, name)}: expected a number, got {json.dumps(v)}")
     if isinstance(v, int):
         v = Decimal(v)
-    elif isinstance(v, str):
+    elif isinstance(v, Cell):
         if not v.strip():
             raise InputError(f"{_where(src, name)}: is empty")
         try:
@@ -331,7 +335,7 @@ def read_csv(path: Path) -> Iterator[Record]:
                 continue
             if len(row) != len(header):
                 raise InputError(f"{src}: {len(row)} cells, the header has {len(header)}")
-            yield make_record(kind, dict(zip(header, row)), src)
+            yield make_record(kind, {h: Cell(c) for h, c in zip(header, row)}, src)
 
 
 def detect_format(path: Path) -> str:
