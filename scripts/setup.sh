@@ -40,3 +40,7 @@ fi
 # Python: the clients' and tests' packages (pyspark among them) in one venv
 # under ~/.cache.
 bash "$(dirname "${BASH_SOURCE[0]}")/python-env.sh"
+
+# A real Kafka broker's jars for the tests (tests/infra/kafka_broker.py), from
+# Maven Central into ~/.cache/session-scheduler/kafka.
+bash "$(dirname "${BASH_SOURCE[0]}")/kafka-jars.sh" >/dev/null
