@@ -87,3 +87,9 @@ def test_a_bad_message_loads_nothing_of_its_batch_and_names_its_offset(db, kafka
     assert db.scalar("SELECT count(*) FROM billing.session WHERE record_id = 5") == 0
     assert db.query("SELECT partition, next_offset FROM billing.kafka_offset WHERE topic = %s", topic) == [(0, 3)]
     assert kafka_broker.group_lag("billing-test", topic) == 3
+
+
+def test_a_missing_topic_is_an_error(db, kafka_broker):
+    rc, out, err = load(db, kafka_broker, "no-such-topic")
+    assert rc == 1 and out == ""
+    assert err.startswith("load_usage: error: kafka: ") and "no-such-topic" in err
