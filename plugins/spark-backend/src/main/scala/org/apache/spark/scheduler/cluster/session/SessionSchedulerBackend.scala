@@ -51,6 +51,12 @@ final class SessionSchedulerBackend(
   private var lastDemandSentMs = 0L
   private var lastShrinkVersion = -1L
   private var releasing = 0L  // slots the last shrink gave back, not yet in the view
+  // A streaming session is sized by its Kafka backlog, not by its tasks.
+  private val backlogScaler =
+    if (settings.sla == SlaClass.STREAMING)
+      Some(new BacklogScaler(BacklogScaler.Config.from(settings), () => System.currentTimeMillis()))
+    else None
+  private var lastStreamingTarget = 0L
 
   override def applicationId(): String = sessionId
 
@@ -65,6 +71,7 @@ final class SessionSchedulerBackend(
       override def onExecutorAdded(e: SparkListenerExecutorAdded): Unit =
         later(acknowledge(Seq(e.executorId)))
     })
+    backlogScaler.foreach(s => sc.addSparkListener(new StreamingBacklogListener(s, () => slotsHeld, _ => later(reportDemand()))))
     val driverUrl = RpcEndpointAddress(
       sc.conf.get(DRIVER_HOST_ADDRESS),
       sc.conf.get(DRIVER_PORT),
@@ -251,13 +258,25 @@ final class SessionSchedulerBackend(
     val now = System.currentTimeMillis()
     val pending = tracker.pendingTasks
     val running = tracker.runningCount
-    val wanted = math.max(pending + running, settings.idleSlots)
-    demandWindow = (demandWindow :+ (now -> wanted)).filter(_._1 >= now - settings.demandHoldMs)
-    val held = demandWindow.map(_._2).max
-    // An interactive session keeps its slots between cells; the daemon
-    // shrinks it after its idle timeout. Others never ask for less than they
-    // still hold after their own releases, or the daemon would pick the slots.
-    val slots = if (settings.sla != SlaClass.INTERACTIVE) math.max(held, shrinkTo(held)) else held
+    val slots = backlogScaler match {
+      case Some(scaler) =>
+        // Its size follows the backlog (with its own hold), so executors stay
+        // between micro-batches instead of following each batch's tasks.
+        val wanted = scaler.slots
+        if (wanted != lastStreamingTarget) {
+          logInfo(s"Streaming session $sessionId asks for $wanted slots (was $lastStreamingTarget)")
+          lastStreamingTarget = wanted
+        }
+        math.max(wanted, shrinkTo(wanted))
+      case None =>
+        val wanted = math.max(pending + running, settings.idleSlots)
+        demandWindow = (demandWindow :+ (now -> wanted)).filter(_._1 >= now - settings.demandHoldMs)
+        val held = demandWindow.map(_._2).max
+        // An interactive session keeps its slots between cells; the daemon
+        // shrinks it after its idle timeout. Others never ask for less than they
+        // still hold after their own releases, or the daemon would pick the slots.
+        if (settings.sla != SlaClass.INTERACTIVE) math.max(held, shrinkTo(held)) else held
+    }
     val current = (pending, running, slots)
     if (lastDemand.contains(current) && now - lastDemandSentMs < 5000) return
     val d = new Demand()
@@ -308,6 +327,10 @@ final class SessionSchedulerBackend(
     }
     holding - releasing
   }
+
+  /** Slots usable now: granted, live, not being revoked. */
+  private def slotsHeld: Long =
+    ledger.all.values.filter(e => e.live && e.revoking == 0).map(_.usable.toLong).sum
 
   /** Runs a call to sessiond on the timer thread; dropped once stopping. */
   private def later(f: => Any): Unit =

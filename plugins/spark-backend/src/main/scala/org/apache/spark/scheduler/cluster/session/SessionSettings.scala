@@ -29,7 +29,10 @@ final case class SessionSettings(
     slotMemoryMib: Long,
     demandHoldMs: Long,
     tlsEnabled: Boolean,
-    tlsCaFile: Option[String])
+    tlsCaFile: Option[String],
+    streamingDrainTargetMs: Long = 30000,
+    streamingLowBacklog: Long = 100,
+    streamingShrinkHoldMs: Long = 60000)
 
 object SessionSettings {
   val Prefix = "spark.session."
@@ -59,7 +62,10 @@ object SessionSettings {
     Setting("slot.memory", "0", "memory of one slot (e.g. 1g); 0: the server's slot"),
     Setting("tls", "false", "speak TLS to sessiond (its api.tls); implied by spark.session.tls.ca"),
     Setting("tls.ca", "", "PEM file of the CAs that sign sessiond's certificate (default: the JVM's trust store)"),
-    Setting("demandHold", "2s", "demand reported is the most seen over this window, so executors survive the gap between stages"))
+    Setting("demandHold", "2s", "demand reported is the most seen over this window, so executors survive the gap between stages"),
+    Setting("streaming.drainTarget", "30s", "streaming: grow when the Kafka backlog would take longer than this to drain at the current slots"),
+    Setting("streaming.lowBacklog", "100", "streaming: a backlog of at most this many records counts as drained"),
+    Setting("streaming.shrinkHold", "60s", "streaming: give one slot back only after the backlog stayed drained this long (each further slot waits again)"))
 
   private val known: Set[String] = All.map(_.fullKey).toSet
 
@@ -144,6 +150,10 @@ object SessionSettings {
         case Some(f) if !Files.isReadable(Paths.get(f)) => bad("tls.ca", "cannot read the file")
         case other => Right(other)
       }
+      drainTarget <- duration("streaming.drainTarget").flatMap(d =>
+        if (d < 100) bad("streaming.drainTarget", "must be at least 100ms") else Right(d))
+      lowBacklog <- long("streaming.lowBacklog", 0)
+      shrinkHold <- duration("streaming.shrinkHold")
     } yield SessionSettings(
       consumer = consumer,
       sla = sla,
@@ -163,7 +173,10 @@ object SessionSettings {
       slotMemoryMib = slotMemory,
       demandHoldMs = demandHold,
       tlsEnabled = tls || tlsCa.nonEmpty,
-      tlsCaFile = tlsCa)
+      tlsCaFile = tlsCa,
+      streamingDrainTargetMs = drainTarget,
+      streamingLowBacklog = lowBacklog,
+      streamingShrinkHoldMs = shrinkHold)
   }
 
   /** A token file's first line, trimmed; None when unreadable. */

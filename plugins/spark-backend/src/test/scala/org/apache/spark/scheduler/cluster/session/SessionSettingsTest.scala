@@ -17,6 +17,20 @@ class SessionSettingsTest {
     assertEquals("job", s.application)
     assertEquals(0L, s.idleSlots)
     assertEquals(2000L, s.demandHoldMs)
+    assertEquals(30000L, s.streamingDrainTargetMs)
+    assertEquals(100L, s.streamingLowBacklog)
+    assertEquals(60000L, s.streamingShrinkHoldMs)
+  }
+
+  @Test def streamingSettings(): Unit = {
+    val s = parse("spark.session.sla" -> "streaming", "spark.session.streaming.drainTarget" -> "20s",
+      "spark.session.streaming.lowBacklog" -> "0", "spark.session.streaming.shrinkHold" -> "5s").toOption.get
+    assertEquals((20000L, 0L, 5000L), (s.streamingDrainTargetMs, s.streamingLowBacklog, s.streamingShrinkHoldMs))
+    def err(kv: (String, String)) = parse(kv).swap.toOption.get
+    assertTrue(err("spark.session.streaming.drainTarget" -> "50ms").contains("at least 100ms"))
+    assertTrue(err("spark.session.streaming.lowBacklog" -> "-1").contains("at least 0"))
+    assertTrue(err("spark.session.streaming.shrinkHold" -> "later").contains("not a duration"))
+    assertTrue(SessionSettings.help.contains("spark.session.streaming.shrinkHold"))
   }
 
   @Test def interactiveKeepsOneSlotWarm(): Unit =
