@@ -26,11 +26,12 @@ object BacklogScaler {
 
   /**
    * One micro-batch as the stream saw it: records still behind the latest
-   * offsets, the rates Spark measured, and the slots held while it ran.
+   * offsets, the sum of those latest offsets when known, the rate Spark
+   * measured, the rows it read, and the slots held while it ran.
    */
   final case class Observation(
       backlog: Long,
-      inputRowsPerSecond: Double,
+      latestOffsets: Option[Long],
       processedRowsPerSecond: Double,
       numInputRows: Long,
       slotsHeld: Long)
@@ -48,6 +49,9 @@ final class BacklogScaler(config: BacklogScaler.Config, clock: () => Long) {
   private var perSlotRate: Option[Double] = None
   // Since when the backlog has been low enough to do with one slot fewer.
   private var lowSince: Option[Long] = None
+  // The previous observation, to tell how fast records arrive.
+  private var previous: Option[(Long, Observation)] = None
+  private var arrival = 0.0
 
   /** Slots wanted now; a shrink whose hold period ran out lands here. */
   def slots: Long = synchronized {
@@ -57,6 +61,9 @@ final class BacklogScaler(config: BacklogScaler.Config, clock: () => Long) {
 
   def rowsPerSlotPerSecond: Option[Double] = synchronized(perSlotRate)
 
+  /** Records arriving per second, as last measured. */
+  def arrivalPerSecond: Double = synchronized(arrival)
+
   /** Takes one micro-batch's view; returns the slots wanted after it. */
   def observe(o: Observation): Long = synchronized {
     val now = clock()
@@ -64,6 +71,8 @@ final class BacklogScaler(config: BacklogScaler.Config, clock: () => Long) {
       val r = o.processedRowsPerSecond / o.slotsHeld
       perSlotRate = Some(perSlotRate.fold(r)(p => 0.5 * p + 0.5 * r))
     }
+    arrival = arrivalRate(now, o)
+    previous = Some(now -> o)
     val needed = neededSlots(o)
     if (o.backlog > config.lowBacklog && needed > target) {
       target = clamp(needed)
@@ -79,13 +88,30 @@ final class BacklogScaler(config: BacklogScaler.Config, clock: () => Long) {
   }
 
   /**
+   * Records produced per second since the previous batch: from the latest
+   * offsets when both batches have them, else what the backlog grew by plus
+   * what the batch read. Not Spark's inputRowsPerSecond: capped by
+   * maxOffsetsPerTrigger, that is the rate the stream reads, which while it
+   * drains a backlog would make every slot look one short.
+   */
+  private def arrivalRate(now: Long, o: Observation): Double = previous match {
+    case Some((then, p)) if now > then =>
+      val arrived = (p.latestOffsets, o.latestOffsets) match {
+        case (Some(a), Some(b)) => b - a
+        case _ => o.backlog - p.backlog + o.numInputRows
+      }
+      math.max(0.0, arrived * 1000.0 / (now - then))
+    case _ => arrival
+  }
+
+  /**
    * Slots that keep up with the input and drain the backlog within the
    * target time at the measured per-slot rate. Before any rate is known a
    * backlog doubles the session, which the first measured batch corrects.
    */
   private def neededSlots(o: Observation): Long = perSlotRate match {
     case Some(r) =>
-      val wantedRate = math.max(0.0, o.inputRowsPerSecond) + o.backlog * 1000.0 / math.max(1L, config.drainTargetMs)
+      val wantedRate = arrival + o.backlog * 1000.0 / math.max(1L, config.drainTargetMs)
       val n = math.ceil(wantedRate / r - 1e-9)
       if (n >= Long.MaxValue.toDouble) Long.MaxValue else math.max(floor, n.toLong)
     case None =>

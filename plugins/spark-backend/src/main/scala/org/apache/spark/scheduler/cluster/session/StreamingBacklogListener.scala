@@ -39,7 +39,7 @@ final class StreamingBacklogListener(
       val before = scaler.slots
       val o = BacklogScaler.Observation(
         backlog = all.map(_.backlog).sum,
-        inputRowsPerSecond = all.map(_.inputRowsPerSecond).sum,
+        latestOffsets = if (all.forall(_.latestOffsets.isDefined)) Some(all.flatMap(_.latestOffsets).sum) else None,
         processedRowsPerSecond = all.map(_.processedRowsPerSecond).sum,
         numInputRows = all.map(_.numInputRows).sum,
         slotsHeld = slotsHeld())

@@ -15,6 +15,7 @@ object StreamingProgress {
       queryId: String,
       batchId: Long,
       backlog: Long,
+      latestOffsets: Option[Long],
       inputRowsPerSecond: Double,
       processedRowsPerSecond: Double,
       numInputRows: Long)
@@ -28,6 +29,11 @@ object StreamingProgress {
         queryId = text(root, "id").orElse(text(root, "runId")).getOrElse(""),
         batchId = number(root, "batchId").map(_.toLong).getOrElse(-1L),
         backlog = sources.flatMap(sourceBacklog).sum,
+        latestOffsets = {
+          val kafka = sources.filter(s => partitionOffsets(s.get("endOffset")).isDefined)
+          val latest = kafka.map(s => partitionOffsets(s.get("latestOffset")).map(_.values.sum))
+          if (kafka.nonEmpty && latest.forall(_.isDefined)) Some(latest.flatten.sum) else None
+        },
         inputRowsPerSecond = number(root, "inputRowsPerSecond").getOrElse(0.0),
         processedRowsPerSecond = number(root, "processedRowsPerSecond").getOrElse(0.0),
         numInputRows = number(root, "numInputRows").map(_.toLong).getOrElse(0L))

@@ -1,6 +1,6 @@
-// The streaming backlog policy on a hand-driven clock: prompt growth, no
-// flapping on an oscillating backlog, one-step shrink to the minimum after a
-// drain, and the min/max bounds.
+// The streaming backlog policy on a hand-driven clock and topic: prompt
+// growth, no flapping on an oscillating backlog, one-step shrink to the
+// minimum after a drain, and the min/max bounds.
 package org.apache.spark.scheduler.cluster.session
 
 import org.junit.Assert._
@@ -10,14 +10,16 @@ import org.apache.spark.scheduler.cluster.session.BacklogScaler.{Config, Observa
 
 class BacklogScalerTest {
   private var now = 0L
+  private var produced = 0L  // the topic's latest offsets, summed
+
   private def scaler(min: Long = 1, max: Long = 8, drainMs: Long = 10000, low: Long = 100, holdMs: Long = 30000) =
     new BacklogScaler(Config(min, max, drainMs, low, holdMs), () => now)
 
-  // 100 rows/s per slot on `held` slots.
-  private def batch(backlog: Long, held: Long, input: Double = 0, rows: Long = 500) =
-    Observation(backlog, input, processedRowsPerSecond = 100.0 * held, numInputRows = rows, slotsHeld = held)
+  // A micro-batch that read `rows` at 100 rows/s per slot on `held` slots.
+  private def batch(backlog: Long, held: Long, rows: Long = 500) =
+    Observation(backlog, Some(produced), processedRowsPerSecond = 100.0 * held, numInputRows = rows, slotsHeld = held)
 
-  private def idle(held: Long) = Observation(0, 0, 0, 0, held)
+  private def idle(held: Long) = Observation(0, Some(produced), 0, 0, held)
 
   @Test def growsAtOnceToDrainWithinTheTarget(): Unit = {
     val s = scaler()
@@ -25,21 +27,46 @@ class BacklogScalerTest {
     // 100 rows/s per slot; 4000 behind must drain in 10 s: 400 rows/s, 4 slots.
     assertEquals(4L, s.observe(batch(4000, held = 1)))
     assertEquals(Some(100.0), s.rowsPerSlotPerSecond)
-    // The input rate counts too: 200 rows/s arriving plus 4000/10 s = 6 slots.
-    assertEquals(6L, s.observe(batch(4000, held = 4, input = 200)))
+    // Arrivals count too: 200 rows/s produced plus 4000 / 10 s = 6 slots.
+    now += 1000
+    produced += 200
+    assertEquals(6L, s.observe(batch(4000, held = 4)))
+    assertEquals(200.0, s.arrivalPerSecond, 1e-9)
+  }
+
+  @Test def readingFastIsNotArriving(): Unit = {
+    // maxOffsetsPerTrigger makes Spark's input rate the read rate: a session
+    // draining a backlog that stopped growing does not grow on it.
+    val s = scaler()
+    produced = 3000
+    assertEquals(3L, s.observe(batch(3000, held = 1)))
+    for (b <- Seq(2500L, 2000L, 1500L)) {
+      now += 1700
+      assertEquals(3L, s.observe(batch(b, held = 3)))
+    }
+    assertEquals(0.0, s.arrivalPerSecond, 1e-9)
+  }
+
+  @Test def arrivalsFromTheBacklogWhenNoLatestOffsets(): Unit = {
+    val s = scaler()
+    s.observe(Observation(1000, None, 100, 100, 1))
+    now += 2000
+    s.observe(Observation(1200, None, 100, 200, 1))  // grew 200 while 200 were read
+    assertEquals(200.0, s.arrivalPerSecond, 1e-9)
   }
 
   @Test def aSmallBacklogItsSlotsDrainInTimeDoesNotGrow(): Unit = {
     val s = scaler()
     assertEquals(1L, s.observe(batch(900, held = 1)))  // 90 rows/s needed of 100
+    now += 1000
     assertEquals(1L, s.observe(batch(100, held = 1)))
   }
 
   @Test def withoutAMeasuredRateABacklogDoubles(): Unit = {
     val s = scaler(min = 2)
-    assertEquals(4L, s.observe(Observation(5000, 0, 0, 0, slotsHeld = 2)))
-    assertEquals(8L, s.observe(Observation(5000, 0, 0, 0, slotsHeld = 2)))
-    assertEquals(8L, s.observe(Observation(5000, 0, 0, 0, slotsHeld = 2)))  // max
+    assertEquals(4L, s.observe(Observation(5000, None, 0, 0, slotsHeld = 2)))
+    assertEquals(8L, s.observe(Observation(5000, None, 0, 0, slotsHeld = 2)))
+    assertEquals(8L, s.observe(Observation(5000, None, 0, 0, slotsHeld = 2)))  // max
   }
 
   @Test def shrinksOneStepPerHoldToTheMinimumAfterADrain(): Unit = {
@@ -63,16 +90,18 @@ class BacklogScalerTest {
   }
 
   @Test def anOscillatingBacklogDoesNotFlap(): Unit = {
-    val s = scaler(holdMs = 30000)
+    val s = scaler(max = 16, holdMs = 30000)
     val sizes = (0 until 40).map { i =>
       now += 5000
-      // A burst every 20 s that the grown session drains in one batch.
-      val backlog = if (i % 4 == 0) 3000L else 0L
+      // A burst of 3000 every 20 s, drained before the next one.
+      val backlog = if (i % 4 == 0) { produced += 3000; 3000L } else 0L
       s.observe(batch(backlog, held = s.slots))
     }
+    // Grown on the first burst (300 rows/s to drain it, 600/s arriving in
+    // the first 5 s: 9 slots), then held: never shrinks between bursts.
     assertEquals(3L, sizes.head)
-    // After the first growth it holds its size: never shrinks between bursts.
-    assertEquals(Set(3L), sizes.toSet)
+    assertEquals(Set(9L), sizes.drop(4).toSet)
+    assertTrue(sizes.sliding(2).forall { case Seq(a, b) => b >= a })
   }
 
   @Test def backlogReturningDuringTheHoldRestartsIt(): Unit = {
@@ -103,6 +132,7 @@ class BacklogScalerTest {
   @Test def anEmptyBatchLeavesTheRateAlone(): Unit = {
     val s = scaler()
     s.observe(batch(0, held = 2))
+    now += 1000
     s.observe(idle(2))
     assertEquals(Some(100.0), s.rowsPerSlotPerSecond)
   }

@@ -30,6 +30,7 @@ class StreamingProgressTest {
     assertEquals("5e1c0a5e-0000-4000-8000-000000000001", p.queryId)
     assertEquals(7L, p.batchId)
     assertEquals(1500L, p.backlog)  // 750 per partition, 2 partitions
+    assertEquals(Some(2300L), p.latestOffsets)
     assertEquals(600L, p.numInputRows)
     assertEquals(120.5, p.inputRowsPerSecond, 1e-9)
     assertEquals(95.0, p.processedRowsPerSecond, 1e-9)
@@ -46,6 +47,7 @@ class StreamingProgressTest {
         |"startOffset":5,"endOffset":5,"latestOffset":5,"numInputRows":0}]}""".stripMargin
     val p = StreamingProgress.parse(rate).get
     assertEquals(0L, p.backlog)
+    assertEquals(None, p.latestOffsets)
     assertEquals(0.0, p.processedRowsPerSecond, 0)  // an idle batch has no rate
   }
 
