@@ -245,6 +245,44 @@ struct ConsumerUsage {
   6: i64 since_ms,
 }
 
+// Ledger records of a time range (docs/billing.md): usage records by their
+// start, session records by their end.
+struct UsageQuery {
+  1: i64 from_ms,
+  2: i64 to_ms,              // exclusive; not after now
+  3: string tenant = "",     // "": every tenant the caller may see
+  4: string kind = "usage",  // usage, session or all
+  5: string page_token = "", // from the previous page
+  6: i32 limit = 1000,       // records per page, at most 10000
+}
+
+struct UsagePage {
+  1: list<string> records,   // each one JSON object, the documented form
+  2: string next_page_token, // "" on the last page
+}
+
+// One SLA class's use and cost in a bill.
+struct BillLine {
+  1: SlaClass sla,
+  2: i64 records,
+  3: double cpu_hours,
+  4: double memory_gib_hours,
+  5: double gpu_hours,
+  6: double cpu_hour_price,
+  7: double memory_gib_hour_price,
+  8: double gpu_hour_price,
+  9: double cost,
+}
+
+struct Bill {
+  1: string tenant,
+  2: string month,       // YYYY-MM, UTC
+  3: string currency,
+  4: list<BillLine> lines,
+  5: double total,
+  6: bool final,         // the month has ended
+}
+
 service Admin {
   ClusterStatus status(1: string token) throws (1: SchedulerError error)
 
@@ -268,5 +306,13 @@ service Admin {
       throws (1: SchedulerError error)
 
   list<ConsumerUsage> usage(1: string token, 2: string consumer_prefix)
+      throws (1: SchedulerError error)
+
+  // Ledger records; a tenant token sees only its own subtrees' records.
+  UsagePage export_usage(1: string token, 2: UsageQuery query)
+      throws (1: SchedulerError error)
+
+  // A tenant's bill for a month, priced with the rate card.
+  Bill billing_report(1: string token, 2: string tenant, 3: string month)
       throws (1: SchedulerError error)
 }

@@ -15,6 +15,8 @@
 #include "api/service_handlers.hpp"
 #include "api/thrift_server.hpp"
 #include "backend/executor_backend.hpp"
+#include "billing/file_sink.hpp"
+#include "billing/kafka_sink.hpp"
 #include "common/event_log.hpp"
 #include "config/daemon_config.hpp"
 #include "daemon/engine.hpp"
@@ -85,6 +87,29 @@ int run(const config::DaemonConfig& cfg) {
   const Status recovered = engine.recover();
   if (!recovered.is_ok()) return fail(recovered);
 
+  // Billing exports read the ledger on their own threads.
+  std::unique_ptr<billing::KafkaSink> kafka;
+  if (!cfg.billing.kafka_brokers.empty()) {
+    auto k = billing::KafkaSink::create(
+        billing::KafkaSinkOptions{cfg.billing.kafka_brokers, cfg.billing.kafka_topic, cfg.billing.kafka_properties},
+        engine.ledger(), **store);
+    if (!k) return fail(k.status());
+    kafka = std::move(*k);
+  }
+  std::unique_ptr<billing::FileSink> files;
+  if (!cfg.billing.file_dir.empty()) {
+    auto f = billing::FileSink::create(
+        billing::FileSinkOptions{cfg.billing.file_dir, cfg.billing.file_interval_ms, cfg.billing.file_format},
+        engine.ledger(), **store);
+    if (!f) return fail(f.status());
+    files = std::move(*f);
+  }
+  if (kafka) {
+    engine.on_ledger_durable([k = kafka.get()](std::int64_t) { k->poke(); });
+    kafka->start();
+  }
+  if (files) files->start();
+
   api::ServerOptions opts;
   opts.listen = cfg.listen;
   opts.max_frame_bytes = cfg.max_frame_bytes;
@@ -133,6 +158,8 @@ int run(const config::DaemonConfig& cfg) {
   for (int i = 1; i < cfg.io_threads; ++i) threads.emplace_back([&io] { io.run(); });
   io.run();
   for (auto& t : threads) t.join();
+  if (kafka) kafka->stop();
+  if (files) files->stop();
   (*store)->close();
   log_event(LogLevel::kInfo, "stopped", {});
   return 0;

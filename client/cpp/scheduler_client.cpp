@@ -249,4 +249,18 @@ Result<std::vector<api::ConsumerUsage>> SchedulerClient::usage(const std::string
   return out;
 }
 
+Result<api::UsagePage> SchedulerClient::export_usage(const api::UsageQuery& query) {
+  api::UsagePage out;
+  SCHED_RETURN_IF_ERROR(call("export_usage", options_.recv_timeout_ms,
+                             [&](Connection& c) { c.admin->export_usage(out, options_.token, query); }));
+  return out;
+}
+
+Result<api::Bill> SchedulerClient::billing_report(const std::string& tenant, const std::string& month) {
+  api::Bill out;
+  SCHED_RETURN_IF_ERROR(call("billing_report", options_.recv_timeout_ms,
+                             [&](Connection& c) { c.admin->billing_report(out, options_.token, tenant, month); }));
+  return out;
+}
+
 }  // namespace sched::client

@@ -63,6 +63,8 @@ class SchedulerClient {
   [[nodiscard]] Result<std::vector<api::SessionInfo>> list_sessions(const std::string& consumer_prefix);
   [[nodiscard]] Result<api::Host> drain_host(const std::string& host, bool drain);
   [[nodiscard]] Result<std::vector<api::ConsumerUsage>> usage(const std::string& consumer_prefix);
+  [[nodiscard]] Result<api::UsagePage> export_usage(const api::UsageQuery& query);
+  [[nodiscard]] Result<api::Bill> billing_report(const std::string& tenant, const std::string& month);
 
  private:
   struct Connection;

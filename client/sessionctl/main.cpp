@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "client/cpp/scheduler_client.hpp"
+#include "client/sessionctl/billing_commands.hpp"
 #include "client/sessionctl/commands.hpp"
 #include "client/sessionctl/connection_settings.hpp"
 
@@ -75,6 +76,21 @@ int main(int argc, char** argv) {
   std::string usage_prefix;
   usage->add_option("--consumer", usage_prefix, "only consumers starting with PREFIX");
 
+  auto* billing = app.add_subcommand("billing", "the usage ledger: exports and bills");
+  billing->require_subcommand(1);
+  auto* billing_export = billing->add_subcommand("export", "ledger records of a time range, as CSV or JSON lines");
+  ExportArgs export_args;
+  billing_export->add_option("--from", export_args.from, "start, UTC: 2026-11-01 or 2026-11-01T12:00:00Z")->required();
+  billing_export->add_option("--to", export_args.to, "end (exclusive), UTC; not in the future")->required();
+  billing_export->add_option("--tenant", export_args.tenant, "only this tenant (default: all the token may see)");
+  billing_export->add_option("--kind", export_args.kind, "usage (default), session, or all (jsonl only)");
+  billing_export->add_option("--format", export_args.format, "csv or jsonl (default)");
+  billing_export->add_option("--output", export_args.output, "write to FILE (whole or not at all) instead of stdout");
+  auto* billing_report = billing->add_subcommand("report", "a tenant's bill for a month, priced with the rate card");
+  std::string bill_tenant, bill_month;
+  billing_report->add_option("--tenant", bill_tenant, "the tenant (a top-level consumer)")->required();
+  billing_report->add_option("--month", bill_month, "the month, YYYY-MM (UTC)")->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -115,6 +131,10 @@ int main(int argc, char** argv) {
     st = drain_command(ctx, drain_host, undo);
   } else if (usage->parsed()) {
     st = usage_command(ctx, usage_prefix);
+  } else if (billing_export->parsed()) {
+    st = billing_export_command(ctx, export_args);
+  } else if (billing_report->parsed()) {
+    st = billing_report_command(ctx, bill_tenant, bill_month);
   }
   if (st.is_ok()) return kExitOk;
 

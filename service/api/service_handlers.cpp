@@ -6,6 +6,7 @@
 #include <boost/asio/post.hpp>
 
 #include "api/convert.hpp"
+#include "billing/usage_queries.hpp"
 #include "common/event_log.hpp"
 #include "idl/Admin.h"
 #include "idl/Sessions.h"
@@ -19,6 +20,24 @@ using daemon::Done;
 
 void fail(const Exn& exn, const Status& s) {
   exn(apache::thrift::TDelayedException::delayException(to_error(s)));
+}
+
+// Authenticates, then runs `call(principal)` here, off the strand: for reads
+// of the ledger, which never touch scheduling state. No exception leaves.
+template <typename T, typename Cob, typename Call>
+void off_engine(const TokenAuthenticator& auth, const std::string& token, const Cob& cob, const Exn& exn,
+                const Call& call) {
+  auto who = auth.authenticate(token);
+  if (!who) return fail(exn, who.status());
+  Result<T> r = Status::internal("not run");
+  try {
+    r = call(*who);
+  } catch (const std::exception& e) {
+    log_event(LogLevel::kError, "handler_exception", {{"error", e.what()}});
+    r = Status::internal(std::string("internal error: ") + e.what());
+  }
+  if (!r) return fail(exn, r.status());
+  cob(r.value());
 }
 
 // Authenticates, then runs `call(principal, reply)` on the engine's strand.
@@ -156,6 +175,57 @@ class AdminHandler final : public wire::AdminCobSvIf {
         engine_, *auth_, token, std::move(cob), std::move(exn),
         [this, prefix](const Principal& who, daemon::Reply<std::vector<wire::ConsumerUsage>> reply) {
           engine_.usage(who, prefix, std::move(reply));
+        });
+  }
+
+  void export_usage(std::function<void(const wire::UsagePage&)> cob, Exn exn, const std::string& token,
+                    const wire::UsageQuery& query) override {
+    off_engine<wire::UsagePage>(
+        *auth_, token, cob, exn, [this, &query](const Principal& who) -> Result<wire::UsagePage> {
+          billing::ExportQuery q;
+          q.from_ms = query.from_ms;
+          q.to_ms = query.to_ms;
+          q.tenant = query.tenant;
+          q.kind = query.kind;
+          q.page_token = query.page_token;
+          q.limit = query.limit;
+          auto page = billing::export_page(engine_.ledger(), q, engine_.now_ms(), engine_.tenants(),
+                                           [&who](std::string_view c) { return who.may_act_on(c); });
+          if (!page) return page.status();
+          wire::UsagePage out;
+          out.records = std::move(page->records);
+          out.next_page_token = page->next_page_token;
+          return out;
+        });
+  }
+
+  void billing_report(std::function<void(const wire::Bill&)> cob, Exn exn, const std::string& token,
+                      const std::string& tenant, const std::string& month) override {
+    off_engine<wire::Bill>(
+        *auth_, token, cob, exn, [this, &tenant, &month](const Principal& who) -> Result<wire::Bill> {
+          auto b = billing::monthly_bill(engine_.ledger(), engine_.rate_card(), tenant, month, engine_.now_ms(),
+                                         engine_.tenants(), [&who](std::string_view c) { return who.may_act_on(c); });
+          if (!b) return b.status();
+          wire::Bill out;
+          out.tenant = b->bill.tenant;
+          out.month = b->bill.month;
+          out.currency = b->bill.currency;
+          out.total = b->bill.total;
+          out.final = b->final;
+          for (const auto& l : b->bill.lines) {
+            wire::BillLine w;
+            w.sla = to_api(l.sla);
+            w.records = l.records;
+            w.cpu_hours = l.cpu_hours();
+            w.memory_gib_hours = l.memory_gib_hours();
+            w.gpu_hours = l.gpu_hours();
+            w.cpu_hour_price = l.prices.cpu_hour;
+            w.memory_gib_hour_price = l.prices.memory_gib_hour;
+            w.gpu_hour_price = l.prices.gpu_hour;
+            w.cost = l.cost;
+            out.lines.push_back(w);
+          }
+          return out;
         });
   }
 

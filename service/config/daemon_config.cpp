@@ -5,6 +5,7 @@
 #include "config/daemon_config.hpp"
 
 #include <CLI/CLI.hpp>
+#include <cmath>
 #include <functional>
 #include <set>
 #include <sstream>
@@ -153,6 +154,41 @@ Status read_tls(DaemonConfig& c, const FieldPath& f, const YAML::Node& n) {
     if (!s) return s.status();
     c.tls.*field = *s;
   }
+  return Status::ok();
+}
+
+// {cpu_hour, memory_gib_hour, gpu_hour}: prices, none negative.
+Status read_prices(const FieldPath& f, const YAML::Node& n, billing::RateCard::ClassPrices& out) {
+  if (!n.IsMap()) return f.error(n, "expected {cpu_hour, memory_gib_hour, gpu_hour}, got " + scalar_text(n));
+  SCHED_RETURN_IF_ERROR(check_keys(f, n, {"cpu_hour", "memory_gib_hour", "gpu_hour"}));
+  for (auto [key, field] : {std::pair{"cpu_hour", &billing::RateCard::ClassPrices::cpu_hour},
+                            std::pair{"memory_gib_hour", &billing::RateCard::ClassPrices::memory_gib_hour},
+                            std::pair{"gpu_hour", &billing::RateCard::ClassPrices::gpu_hour}}) {
+    if (!n[key]) continue;
+    auto v = read_number(f / key, n[key]);
+    if (!v) return v.status();
+    if (*v < 0 || !std::isfinite(*v)) return (f / key).error(n[key], "a price must be a number of at least 0");
+    out.*field = *v;
+  }
+  return Status::ok();
+}
+
+Status read_rates(DaemonConfig& c, const FieldPath& f, const YAML::Node& n) {
+  if (!n.IsMap()) return f.error(n, "expected a map of SLA class (or default) to prices, got " + scalar_text(n));
+  SCHED_RETURN_IF_ERROR(check_keys(f, n, {"default", "interactive", "streaming", "batch"}));
+  billing::RateCard card = c.billing.rates;
+  if (n["default"]) {
+    billing::RateCard::ClassPrices d;
+    SCHED_RETURN_IF_ERROR(read_prices(f / "default", n["default"], d));
+    card.fallback = billing::Prices{d.cpu_hour.value_or(card.fallback.cpu_hour),
+                                    d.memory_gib_hour.value_or(card.fallback.memory_gib_hour),
+                                    d.gpu_hour.value_or(card.fallback.gpu_hour)};
+  }
+  for (std::size_t k = 0; k < core::kSlaClassCount; ++k) {
+    const std::string name(core::sla_name(static_cast<core::SlaClass>(k)));
+    if (n[name]) SCHED_RETURN_IF_ERROR(read_prices(f / name, n[name], card.classes[k]));
+  }
+  c.billing.rates = card;
   return Status::ok();
 }
 
@@ -319,6 +355,73 @@ const std::vector<Option>& options() {
           return Status::ok();
         },
         true);
+    add("billing.currency", "", "USD", "Currency of the rate card's prices (shown on bills).",
+        [](DaemonConfig& c, const FieldPath& f, const YAML::Node& n) -> Status {
+          auto s = read_string(f, n);
+          if (!s) return s.status();
+          if (s->empty()) return f.error(n, "must not be empty");
+          c.billing.rates.currency = *s;
+          return Status::ok();
+        });
+    add("billing.rates", "", "{default: {cpu_hour: 0, memory_gib_hour: 0, gpu_hour: 0}}",
+        "Prices per hour: {default|interactive|streaming|batch: {cpu_hour, memory_gib_hour, gpu_hour}}; a class's "
+        "missing price is default's.",
+        read_rates, true);
+    add("billing.kafka.brokers", "--billing-kafka", "",
+        "Kafka bootstrap servers (host:port,...) to export usage records to; empty: no Kafka export.",
+        [](DaemonConfig& c, const FieldPath& f, const YAML::Node& n) -> Status {
+          auto s = read_string(f, n);
+          if (!s) return s.status();
+          c.billing.kafka_brokers = *s;
+          return Status::ok();
+        });
+    add("billing.kafka.topic", "", "session-usage", "Topic of the usage records (keyed by tenant).",
+        [](DaemonConfig& c, const FieldPath& f, const YAML::Node& n) -> Status {
+          auto s = read_string(f, n);
+          if (!s) return s.status();
+          if (s->empty()) return f.error(n, "must not be empty");
+          c.billing.kafka_topic = *s;
+          return Status::ok();
+        });
+    add(
+        "billing.kafka.properties", "", "{}",
+        "Extra librdkafka settings ({security.protocol: SSL, ...}); idempotence and acks=all stay on.",
+        [](DaemonConfig& c, const FieldPath& f, const YAML::Node& n) -> Status {
+          if (!n.IsMap()) return f.error(n, "expected a map of librdkafka settings, got " + scalar_text(n));
+          for (const auto& kv : n) {
+            auto k = read_key(f, kv.first);
+            if (!k) return k.status();
+            auto v = read_string(f / *k, kv.second);
+            if (!v) return v.status();
+            c.billing.kafka_properties[*k] = *v;
+          }
+          return Status::ok();
+        },
+        true);
+    add("billing.files.dir", "--billing-dir", "",
+        "Directory the periodic file sink writes usage export files to; empty: no file export.",
+        [](DaemonConfig& c, const FieldPath& f, const YAML::Node& n) -> Status {
+          auto s = read_string(f, n);
+          if (!s) return s.status();
+          c.billing.file_dir = *s;
+          return Status::ok();
+        });
+    add("billing.files.interval", "", "1m", "How often the file sink writes the records since its last file.",
+        [](DaemonConfig& c, const FieldPath& f, const YAML::Node& n) -> Status {
+          auto d = read_duration(f, n);
+          if (!d) return d.status();
+          if (*d < 100) return f.error(n, "must be at least 100ms");
+          c.billing.file_interval_ms = *d;
+          return Status::ok();
+        });
+    add("billing.files.format", "", "jsonl", "jsonl or csv (a file per kind of record).",
+        [](DaemonConfig& c, const FieldPath& f, const YAML::Node& n) -> Status {
+          auto s = read_string(f, n);
+          if (!s) return s.status();
+          if (*s != "jsonl" && *s != "csv") return f.error(n, "expected jsonl or csv, got '" + *s + "'");
+          c.billing.file_format = *s;
+          return Status::ok();
+        });
     add(
         "consumers", "", "[{name: default}]",
         "The consumer tree (as in session-sim scenarios); it may also be set over the admin API.",

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "billing/rate_card.hpp"
 #include "common/status.hpp"
 #include "core/consumer_tree.hpp"
 #include "core/scheduler.hpp"
@@ -30,6 +31,17 @@ struct TlsConfig {
   std::string key_file;        // PEM
   std::string client_ca_file;  // PEM; when set, clients must present a certificate
   bool enabled() const { return !cert_file.empty(); }
+};
+
+// Where the usage ledger is exported (docs/billing.md).
+struct BillingConfig {
+  billing::RateCard rates;
+  std::string kafka_brokers;  // empty: no Kafka export
+  std::string kafka_topic = "session-usage";
+  std::map<std::string, std::string> kafka_properties;  // librdkafka settings, over ours
+  std::string file_dir;                                  // empty: no file export
+  core::TimeMs file_interval_ms = 60'000;
+  std::string file_format = "jsonl";
 };
 
 struct DaemonConfig {
@@ -70,6 +82,8 @@ struct DaemonConfig {
 
   std::string backend = "local";
   std::map<std::string, YAML::Node> backend_sections;  // backend.<name>: that backend's own keys
+
+  BillingConfig billing;
 
   std::string tree_yaml;  // the consumers as written (or the default)
   core::TreeSpec tree;

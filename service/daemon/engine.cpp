@@ -102,6 +102,7 @@ Engine::Engine(boost::asio::io_context& io, const config::DaemonConfig& config, 
       store_(store),
       backend_(backend),
       metrics_(metrics),
+      ledger_(store),
       pass_timer_(strand_),
       wakeup_timer_(strand_),
       housekeeping_timer_(strand_) {}
@@ -155,6 +156,8 @@ Status Engine::recover() {
   }
   tree_updated_ms_ = now();
 
+  SCHED_RETURN_IF_ERROR(ledger_.load());
+
   // Sessions: drivers get a fresh lease to re-attach in.
   std::vector<std::string> dropped;
   SCHED_RETURN_IF_ERROR(store_.scan("s/", [&](std::string_view, std::string_view value) {
@@ -170,6 +173,17 @@ Status Engine::recover() {
                 {{"session", rec->id}, {"consumer", rec->consumer}, {"error", s.message()}});
       dropped.push_back(rec->id);
       return;
+    }
+    if (rec->metered_slots > 0) {
+      // Executors ran on while sessiond was down: the interval goes on.
+      billing::OpenInterval iv;
+      iv.who = billing_attrs(*rec);
+      iv.slots = rec->metered_slots;
+      iv.held = rec->metered_held;
+      iv.start_s = rec->metered_since_s;
+      iv.busy_slot_ms = rec->metered_busy_slot_ms;
+      iv.busy_since_ms = now();
+      meter_.restore(std::move(iv));
     }
     sessions_.emplace(rec->id, std::move(*rec));
   }));
@@ -247,6 +261,8 @@ Status Engine::recover() {
   for (auto& [id, e] : executors_) {
     if (e.phase == ExecutorPhase::kStopping) to_stop_.push_back({id, config_.kill_timeout_ms, 0});
   }
+  // Bill from now on what each session holds after the reconciliation.
+  for (auto& [id, rec] : sessions_) meter(rec);
   // Account for usage from now on with what each consumer holds.
   for (std::size_t i = 0; i < sched_->tree().size(); ++i) {
     if (!sched_->tree().node(static_cast<int>(i)).is_leaf()) continue;
@@ -414,6 +430,12 @@ void Engine::flush() {
                   it->second.gpu_seconds, static_cast<long>(it->second.since_ms));
     ws.put(usage_key(c), buf);
   }
+  for (auto& u : meter_.take()) records_.emplace_back(std::move(u));
+  if (!records_.empty()) {
+    ledger_.append(std::move(records_), ws);
+    records_.clear();
+    in_flight_last_record_ = ledger_.last_id();
+  }
   if (tree_meta_dirty_) {
     ws.put("m/tree", tree_yaml_);
     ws.put("m/tree_version", std::to_string(tree_version_));
@@ -437,6 +459,10 @@ void Engine::on_flushed(Status s) {
     std::_Exit(70);
   }
   write_in_flight_ = false;
+  if (in_flight_last_record_ > ledger_.durable_id()) {
+    ledger_.mark_durable(in_flight_last_record_);
+    if (on_ledger_durable_) on_ledger_durable_(in_flight_last_record_);
+  }
   auto done = std::move(after_in_flight_);
   after_in_flight_.clear();
   if (has_dirty() || !after_next_.empty()) flush();
@@ -470,7 +496,15 @@ void Engine::absorb(const core::Decisions& decisions) {
   std::set<std::string> touched;
   for (const auto& d : decisions) {
     touched.insert(d.session);
-    if (d.kind == core::DecisionKind::kRevoke) metrics_.count_revocation(d.reason);
+    if (d.kind == core::DecisionKind::kRevoke) {
+      metrics_.count_revocation(d.reason);
+      auto s = sessions_.find(d.session);
+      if (s != sessions_.end()) {
+        ++s->second.preemptions;
+        s->second.slots_preempted += d.slots;
+        mark(s->second);
+      }
+    }
     const LogLevel level = d.kind == core::DecisionKind::kGrant ? LogLevel::kDebug : LogLevel::kInfo;
     log_event(level, std::string("decision_") + std::string(core::decision_kind_name(d.kind)),
               {{"session", d.session},
@@ -550,8 +584,50 @@ void Engine::sync_executors(SessionRecord& rec) {
   }
   if (changed) {
     account_usage(rec.consumer);
+    meter(rec);
     touch(rec);
   }
+}
+
+billing::SessionAttrs Engine::billing_attrs(const SessionRecord& rec) const {
+  return billing::SessionAttrs{rec.id, rec.consumer, rec.user, rec.application, rec.sla};
+}
+
+void Engine::meter(SessionRecord& rec) {
+  std::int64_t slots = 0;
+  if (const core::Session* cs = sched_->find_session(rec.id)) {
+    for (const auto& p : cs->placements) slots += p.slots;
+  }
+  const TimeMs t = now();
+  if (!meter_.hold(billing_attrs(rec), slots, rec.shape * slots, t)) return;
+  log_event(LogLevel::kDebug, "usage_hold",
+            {{"session", rec.id},
+             {"consumer", rec.consumer},
+             {"slots", std::to_string(slots)},
+             {"at_ms", std::to_string(t)}});
+  save_interval(rec);
+}
+
+void Engine::save_interval(SessionRecord& rec) {
+  const billing::OpenInterval* iv = meter_.open_interval(rec.id);
+  rec.metered_slots = iv != nullptr ? iv->slots : 0;
+  rec.metered_held = iv != nullptr ? iv->held : core::Resources{};
+  rec.metered_since_s = iv != nullptr ? iv->start_s : 0;
+  rec.metered_busy_slot_ms = iv != nullptr ? iv->busy_slot_ms : 0;
+  mark(rec);
+}
+
+void Engine::roll_usage() {
+  if (now() < meter_.next_roll_ms()) return;
+  if (!meter_.roll(now())) return;
+  for (auto& [id, rec] : sessions_) {
+    if (meter_.open_interval(id) != nullptr) save_interval(rec);
+  }
+}
+
+std::vector<std::string> Engine::tenants() const {
+  std::lock_guard lock(tenants_mu_);
+  return tenants_;
 }
 
 void Engine::hand_to_backend_when_durable() {
@@ -780,6 +856,7 @@ void Engine::housekeeping() {
     }
     ++it;
   }
+  roll_usage();
   // Soft state (demand) goes to disk within a tick even when nothing else
   // forces a write.
   if (!write_in_flight_ && has_dirty()) flush();
@@ -791,10 +868,10 @@ void Engine::housekeeping() {
 
 void Engine::expire_session(SessionRecord& rec, const std::string& why) {
   log_event(LogLevel::kWarn, "session_expired", {{"session", rec.id}, {"consumer", rec.consumer}, {"detail", why}});
-  end_session(rec, why);
+  end_session(rec, why, "lease_expired");
 }
 
-void Engine::end_session(SessionRecord& rec, const std::string& why) {
+void Engine::end_session(SessionRecord& rec, const std::string& why, const std::string& end_reason) {
   const std::string id = rec.id;
   const Status s = sched_->unregister_session(id);
   if (!s.is_ok()) log_event(LogLevel::kError, "unregister_failed", {{"session", id}, {"error", s.message()}});
@@ -807,6 +884,19 @@ void Engine::end_session(SessionRecord& rec, const std::string& why) {
   }
   rec.executor_on_host.clear();
   account_usage(rec.consumer);
+  meter_.end(id, now());
+  for (auto& u : meter_.take()) records_.emplace_back(std::move(u));
+  {
+    billing::SessionEndRecord r;
+    r.who = billing_attrs(rec);
+    r.registered_ms = rec.registered_ms;
+    r.ended_ms = now();
+    r.end_reason = end_reason;
+    r.time_to_first_executor_ms = rec.first_executor_ms > 0 ? rec.first_executor_ms - rec.registered_ms : -1;
+    r.preemptions = rec.preemptions;
+    r.slots_preempted = rec.slots_preempted;
+    records_.emplace_back(std::move(r));
+  }
   auto w = waiters_.find(id);
   if (w != waiters_.end()) {
     for (auto& waiter : w->second) {
@@ -936,6 +1026,7 @@ void Engine::update_demand(const api::Principal& who, const std::string& id, con
   if (slots < 0) return reply(Status::invalid_argument("slots must not be negative, got " + std::to_string(slots)));
   SessionRecord& r = **rec;
   renew(r);
+  meter_.running(r.id, demand.running_tasks, now());
   if (r.demand != slots) {
     r.demand = slots;
     core::SessionUpdate u;
@@ -1044,7 +1135,7 @@ void Engine::unregister_session(const api::Principal& who, const std::string& id
   auto rec = session_for(who, id);
   if (!rec) return reply(rec.status());
   log_event(LogLevel::kInfo, "session_unregistered", {{"session", id}, {"consumer", (*rec)->consumer}});
-  end_session(**rec, "unregistered");
+  end_session(**rec, "unregistered", "unregistered");
   flush_then([reply] { reply(Done{}); });
 }
 
@@ -1255,6 +1346,15 @@ void Engine::get_tree(const api::Principal& who, Reply<wire::ConsumerTree> reply
 Status Engine::apply_tree(const std::string& yaml, const core::TreeSpec& spec, bool persist) {
   SCHED_RETURN_IF_ERROR(sched_->set_tree(spec));
   tree_yaml_ = yaml;
+  {
+    std::vector<std::string> tenants;
+    for (std::size_t i = 0; i < sched_->tree().size(); ++i) {
+      const std::string& path = sched_->tree().node(static_cast<int>(i)).path;
+      if (path.size() > 1 && path.find('/', 1) == std::string::npos) tenants.push_back(billing::tenant_of(path));
+    }
+    std::lock_guard lock(tenants_mu_);
+    tenants_ = std::move(tenants);
+  }
   if (persist) {
     ++tree_version_;
     tree_updated_ms_ = now();

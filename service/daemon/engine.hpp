@@ -12,12 +12,15 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "api/auth.hpp"
 #include "backend/executor_backend.hpp"
+#include "billing/ledger.hpp"
+#include "billing/usage_meter.hpp"
 #include "config/daemon_config.hpp"
 #include "core/scheduler.hpp"
 #include "daemon/records.hpp"
@@ -53,6 +56,15 @@ class Engine {
 
   Strand& strand() { return strand_; }
   bool ready() const { return ready_.load(); }
+
+  // The usage ledger (reads are safe from any thread), and a hook told the
+  // highest durable record id whenever records become durable (exporters).
+  const billing::Ledger& ledger() const { return ledger_; }
+  void on_ledger_durable(std::function<void(std::int64_t)> hook) { on_ledger_durable_ = std::move(hook); }
+  const billing::RateCard& rate_card() const { return config_.billing.rates; }
+  core::TimeMs now_ms() const { return clock_.now_ms(); }
+  // Top-level consumers, i.e. the tenants (any thread).
+  std::vector<std::string> tenants() const;
 
   // --- Sessions service (call on the strand) ---------------------------------
   void register_session(const api::Principal& who, const sched::api::SessionSpec& spec,
@@ -111,7 +123,8 @@ class Engine {
   void arm_wakeup();
   void housekeeping();
   void expire_session(SessionRecord& rec, const std::string& why);
-  void end_session(SessionRecord& rec, const std::string& why);
+  // `end_reason` is the session record's: unregistered, lease_expired.
+  void end_session(SessionRecord& rec, const std::string& why, const std::string& end_reason);
   void executor_gone(ExecutorRecord& e, int exit_code, const std::string& detail, bool expected);
   void note_failure(SessionRecord& rec, const std::string& what);
   void start_launches();
@@ -124,6 +137,12 @@ class Engine {
   // records saying so are on disk.
   void hand_to_backend_when_durable();
   void account_usage(const std::string& consumer);
+  // Billing: meters what the session holds now; closed intervals and ended
+  // sessions become ledger records written with the next batch.
+  billing::SessionAttrs billing_attrs(const SessionRecord& rec) const;
+  void meter(SessionRecord& rec);
+  void save_interval(SessionRecord& rec);
+  void roll_usage();
 
   // Durability: records marked dirty are written in the next batch; `after`
   // runs once everything marked before it is on disk.
@@ -133,7 +152,8 @@ class Engine {
   void flush();
   void on_flushed(Status s);
   bool has_dirty() const {
-    return !dirty_sessions_.empty() || !dirty_executors_.empty() || !dirty_usage_.empty() || tree_meta_dirty_;
+    return !dirty_sessions_.empty() || !dirty_executors_.empty() || !dirty_usage_.empty() || tree_meta_dirty_ ||
+           !records_.empty() || meter_.has_records();
   }
 
   // Views.
@@ -174,6 +194,13 @@ class Engine {
   std::map<std::string, ExecutorRecord> executors_;
   std::map<std::string, std::vector<Waiter>> waiters_;
   std::map<std::string, UsageTotals> usage_;
+  billing::Ledger ledger_;
+  billing::UsageMeter meter_;
+  std::vector<billing::LedgerRecord> records_;  // closed, not yet in a batch
+  std::int64_t in_flight_last_record_ = 0;
+  std::function<void(std::int64_t)> on_ledger_durable_;
+  mutable std::mutex tenants_mu_;
+  std::vector<std::string> tenants_;
   std::vector<std::string> to_launch_;
   struct PendingStop {
     std::string executor;

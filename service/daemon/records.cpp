@@ -48,6 +48,14 @@ std::string to_json(const SessionRecord& s) {
   j["failures"] = s.failures;
   j["failed"] = s.failed;
   j["failure"] = s.failure;
+  j["preemptions"] = s.preemptions;
+  j["slots_preempted"] = s.slots_preempted;
+  if (s.metered_slots > 0) {
+    j["metered"] = {{"slots", s.metered_slots},
+                    {"held", resources_json(s.metered_held)},
+                    {"since_s", s.metered_since_s},
+                    {"busy_slot_ms", s.metered_busy_slot_ms}};
+  }
   return j.dump();
 }
 
@@ -100,6 +108,15 @@ Result<SessionRecord> session_from_json(std::string_view text) {
     s.failures = j.value("failures", 0);
     s.failed = j.value("failed", false);
     s.failure = j.value("failure", "");
+    s.preemptions = j.value("preemptions", std::int64_t{0});
+    s.slots_preempted = j.value("slots_preempted", std::int64_t{0});
+    if (j.contains("metered")) {
+      const json& m = j.at("metered");
+      s.metered_slots = m.at("slots").get<std::int64_t>();
+      s.metered_held = resources_from(m.at("held"));
+      s.metered_since_s = m.at("since_s").get<std::int64_t>();
+      s.metered_busy_slot_ms = m.value("busy_slot_ms", std::int64_t{0});
+    }
     return s;
   } catch (const std::exception& e) {
     return Status::internal(std::string("unreadable session record: ") + e.what());

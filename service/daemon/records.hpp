@@ -41,6 +41,14 @@ struct SessionRecord {
   int failures = 0;
   bool failed = false;  // too many executor failures: it gets no more
   std::string failure;
+  // Billing: what it suffered, and its usage interval still open (so a
+  // restart continues it; 0 slots: none open).
+  std::int64_t preemptions = 0;
+  std::int64_t slots_preempted = 0;
+  std::int64_t metered_slots = 0;
+  core::Resources metered_held;
+  std::int64_t metered_since_s = 0;
+  std::int64_t metered_busy_slot_ms = 0;
 
   // Not stored.
   std::int64_t version = 1;

@@ -75,6 +75,21 @@ Status StateStore::scan(std::string_view prefix,
   return from_rocks(it->status(), "state scan");
 }
 
+Status StateStore::scan_range(std::string_view from, std::string_view to,
+                              const std::function<bool(std::string_view, std::string_view)>& visit) const {
+  rocksdb::ReadOptions ro;
+  const rocksdb::Slice upper(to.data(), to.size());
+  ro.iterate_upper_bound = &upper;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro));
+  for (it->Seek(rocksdb::Slice(from.data(), from.size())); it->Valid(); it->Next()) {
+    if (!visit(std::string_view(it->key().data(), it->key().size()),
+               std::string_view(it->value().data(), it->value().size()))) {
+      break;
+    }
+  }
+  return from_rocks(it->status(), "state scan");
+}
+
 void StateStore::write(WriteSet batch, std::function<void(Status)> done) {
   {
     std::lock_guard lock(mu_);

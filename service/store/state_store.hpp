@@ -49,6 +49,9 @@ class StateStore {
   Result<std::optional<std::string>> get(std::string_view key) const;
   // Every key starting with `prefix`, in key order.
   Status scan(std::string_view prefix, const std::function<void(std::string_view, std::string_view)>& visit) const;
+  // Keys in [from, to), in key order, until `visit` returns false.
+  Status scan_range(std::string_view from, std::string_view to,
+                    const std::function<bool(std::string_view, std::string_view)>& visit) const;
 
   // Queues a batch; `done` runs on the writer thread once it is durable (or
   // failed). Batches queued together are written as one, in queue order.
