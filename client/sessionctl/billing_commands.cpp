@@ -61,7 +61,7 @@ Result<std::int64_t> parse_utc_time(const std::string& text) {
   return static_cast<std::int64_t>(timegm(&tm)) * 1000;
 }
 
-Status billing_export_command(CommandContext& ctx, const ExportArgs& args) {
+Status check_export_args(const ExportArgs& args) {
   auto from = parse_utc_time(args.from);
   if (!from) return from.status().with_context("--from");
   auto to = parse_utc_time(args.to);
@@ -69,15 +69,22 @@ Status billing_export_command(CommandContext& ctx, const ExportArgs& args) {
   if (args.format != "csv" && args.format != "jsonl") {
     return Status::invalid_argument("--format must be csv or jsonl, got '" + args.format + "'");
   }
-  if (args.format == "csv" && args.kind == "all") {
-    return Status::invalid_argument("--kind all needs --format jsonl (a CSV file holds one kind of record)");
-  }
-  std::optional<billing::RecordKind> csv_kind;
-  if (args.format == "csv") {
+  if (args.kind != "all") {
     auto k = billing::parse_record_kind(args.kind);
     if (!k) return k.status().with_context("--kind");
-    csv_kind = *k;
+  } else if (args.format == "csv") {
+    return Status::invalid_argument("--kind all needs --format jsonl (a CSV file holds one kind of record)");
   }
+  return Status::ok();
+}
+
+Status billing_export_command(CommandContext& ctx, const ExportArgs& args) {
+  SCHED_RETURN_IF_ERROR(check_export_args(args));
+  auto from = parse_utc_time(args.from);
+  if (!from) return from.status().with_context("--from");
+  auto to = parse_utc_time(args.to);
+  std::optional<billing::RecordKind> csv_kind;
+  if (args.format == "csv") csv_kind = *billing::parse_record_kind(args.kind);
 
   // Into a temporary file beside the output, renamed at the end: an error
   // leaves no file behind, a finished export is whole.

@@ -21,6 +21,8 @@ struct ExportArgs {
 // "2026-11-01" / "2026-11-01T12:00Z" / "2026-11-01T12:00:30Z" -> epoch ms.
 Result<std::int64_t> parse_utc_time(const std::string& text);
 
+// The arguments on their own (times, format, kind), before any call.
+Status check_export_args(const ExportArgs& args);
 Status billing_export_command(CommandContext& ctx, const ExportArgs& args);
 Status billing_report_command(CommandContext& ctx, const std::string& tenant, const std::string& month);
 

@@ -111,6 +111,11 @@ int main(int argc, char** argv) {
     yaml = std::move(text).value();
   }
 
+  if (billing_export->parsed()) {
+    const Status ok = check_export_args(export_args);
+    if (!ok.is_ok()) return fail(kExitUsage, ok.message());
+  }
+
   auto client = client::SchedulerClient::connect(settings->options);
   if (!client) {
     const Status& st = client.status();

@@ -884,13 +884,16 @@ void Engine::end_session(SessionRecord& rec, const std::string& why, const std::
   }
   rec.executor_on_host.clear();
   account_usage(rec.consumer);
-  meter_.end(id, now());
+  const TimeMs ended = now();
+  meter_.end(id, ended);
+  log_event(LogLevel::kDebug, "usage_end",
+            {{"session", id}, {"consumer", rec.consumer}, {"at_ms", std::to_string(ended)}});
   for (auto& u : meter_.take()) records_.emplace_back(std::move(u));
   {
     billing::SessionEndRecord r;
     r.who = billing_attrs(rec);
     r.registered_ms = rec.registered_ms;
-    r.ended_ms = now();
+    r.ended_ms = ended;
     r.end_reason = end_reason;
     r.time_to_first_executor_ms = rec.first_executor_ms > 0 ? rec.first_executor_ms - rec.registered_ms : -1;
     r.preemptions = rec.preemptions;
