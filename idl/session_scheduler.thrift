@@ -280,7 +280,7 @@ struct Bill {
   3: string currency,
   4: list<BillLine> lines,
   5: double total,
-  6: bool final,         // the month has ended
+  6: bool month_ended,   // the bill is final
 }
 
 service Admin {

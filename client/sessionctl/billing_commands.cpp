@@ -163,7 +163,7 @@ Status billing_report_command(CommandContext& ctx, const std::string& tenant, co
   if (!bill) return bill.status();
   if (ctx.json) {
     nlohmann::json j = {{"tenant", bill->tenant}, {"month", bill->month}, {"currency", bill->currency},
-                        {"final", bill->final},   {"total", bill->total}, {"lines", nlohmann::json::array()}};
+                        {"final", bill->month_ended},   {"total", bill->total}, {"lines", nlohmann::json::array()}};
     for (const auto& l : bill->lines) {
       j["lines"].push_back({{"sla", sla_name(l.sla)},
                             {"records", l.records},
@@ -180,7 +180,7 @@ Status billing_report_command(CommandContext& ctx, const std::string& tenant, co
     return Status::ok();
   }
   ctx.out << "Bill of tenant " << bill->tenant << " for " << bill->month << " (" << bill->currency << ", "
-          << (bill->final ? "final" : "so far: the month has not ended") << ")\n\n";
+          << (bill->month_ended ? "final" : "so far: the month has not ended") << ")\n\n";
   Table t({{"SLA"},
            {"RECORDS", Table::Align::kRight},
            {"CPU-HOURS", Table::Align::kRight},

@@ -211,7 +211,7 @@ class AdminHandler final : public wire::AdminCobSvIf {
           out.month = b->bill.month;
           out.currency = b->bill.currency;
           out.total = b->bill.total;
-          out.final = b->final;
+          out.month_ended = b->final;
           for (const auto& l : b->bill.lines) {
             wire::BillLine w;
             w.sla = to_api(l.sla);
