@@ -122,9 +122,13 @@ int run(const config::DaemonConfig& cfg) {
 
   metrics::HttpEndpoint http(
       io, cfg.metrics_listen,
-      [&engine, &metrics](std::function<void(std::string)> done) {
-        boost::asio::post(engine.strand(), [&engine, &metrics, done = std::move(done)] {
+      [&engine, &metrics, &kafka, &files](std::function<void(std::string)> done) {
+        boost::asio::post(engine.strand(), [&engine, &metrics, &kafka, &files, done = std::move(done)] {
           engine.refresh_metrics();
+          std::map<std::string, std::int64_t> cursors;
+          if (kafka) cursors["kafka"] = kafka->stats().cursor.load();
+          if (files) cursors["files"] = files->stats().cursor.load();
+          metrics.set_billing(engine.ledger().durable_id(), cursors);
           done(metrics.serialize());
         });
       },

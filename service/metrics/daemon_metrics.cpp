@@ -3,6 +3,7 @@
 
 #include <prometheus/text_serializer.h>
 
+#include <algorithm>
 #include <sstream>
 
 namespace sched::metrics {
@@ -75,6 +76,19 @@ DaemonMetrics::DaemonMetrics() : registry_(std::make_shared<prometheus::Registry
       &BuildCounter().Name("sessiond_executor_exits_total").Help("Executors gone, expected or not").Register(r);
   sessions_ = &BuildGauge().Name("sessiond_sessions").Help("Live sessions by SLA class").Register(r);
   executors_ = &BuildGauge().Name("sessiond_executors").Help("Executors by phase").Register(r);
+  ledger_records_ = &BuildGauge()
+                         .Name("sessiond_billing_ledger_last_record_id")
+                         .Help("Id of the newest usage ledger record")
+                         .Register(r)
+                         .Add({});
+  export_cursor_ = &BuildGauge()
+                        .Name("sessiond_billing_export_cursor")
+                        .Help("Per sink: the last ledger record id delivered (with every one before it)")
+                        .Register(r);
+  export_lag_ = &BuildGauge()
+                     .Name("sessiond_billing_export_lag_records")
+                     .Help("Per sink: ledger records not yet delivered")
+                     .Register(r);
   for (auto sla : {"interactive", "streaming", "batch"}) first_executor_->Add({{"sla", sla}}, latency_buckets());
   // Every reason a revocation can carry starts at zero, so rate() and
   // alerts see the series before the first preemption.
@@ -155,6 +169,14 @@ void DaemonMetrics::set_counts(const std::map<std::string, int>& sessions_by_sla
                                const std::map<std::string, int>& executors_by_phase) {
   for (const auto& [sla, n] : sessions_by_sla) sessions_->Add({{"sla", sla}}).Set(n);
   for (const auto& [phase, n] : executors_by_phase) executors_->Add({{"phase", phase}}).Set(n);
+}
+
+void DaemonMetrics::set_billing(std::int64_t ledger_last_id, const std::map<std::string, std::int64_t>& sink_cursors) {
+  ledger_records_->Set(static_cast<double>(ledger_last_id));
+  for (const auto& [sink, cursor] : sink_cursors) {
+    export_cursor_->Add({{"sink", sink}}).Set(static_cast<double>(cursor));
+    export_lag_->Add({{"sink", sink}}).Set(static_cast<double>(std::max<std::int64_t>(0, ledger_last_id - cursor)));
+  }
 }
 
 std::string DaemonMetrics::serialize() const {

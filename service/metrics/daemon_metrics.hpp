@@ -46,6 +46,10 @@ class DaemonMetrics {
   void set_counts(const std::map<std::string, int>& sessions_by_sla,
                   const std::map<std::string, int>& executors_by_phase);
 
+  // Billing: the ledger's last record id, and per sink (kafka, files) the
+  // last id delivered and how far behind the ledger it is.
+  void set_billing(std::int64_t ledger_last_id, const std::map<std::string, std::int64_t>& sink_cursors);
+
   // The text exposition format.
   std::string serialize() const;
 
@@ -63,6 +67,9 @@ class DaemonMetrics {
   prometheus::Family<prometheus::Counter>* executor_exits_;
   prometheus::Family<prometheus::Gauge>* sessions_;
   prometheus::Family<prometheus::Gauge>* executors_;
+  prometheus::Gauge* ledger_records_;
+  prometheus::Family<prometheus::Gauge>* export_cursor_;
+  prometheus::Family<prometheus::Gauge>* export_lag_;
 
   std::mutex mu_;  // guards the label caches below
   std::map<std::string, prometheus::Histogram*, std::less<>> rpc_by_method_;

@@ -12,6 +12,8 @@ import time
 from collections import defaultdict
 from datetime import datetime, timezone
 
+import requests
+
 from harness import ADMIN_TOKEN, SESSIOND, SESSIONCTL, TENANT_A_TOKEN, base_config, granted, wait_for
 
 RATES = """\
@@ -134,6 +136,9 @@ def test_ledger_is_the_integral_of_allocations_through_preemption_and_kill9(make
         return out
 
     wait_for(lambda: set(ids) <= set(filed()), timeout=10, what="the file sink caught up")
+    metrics = lambda: requests.get(f"http://127.0.0.1:{d.metrics_port}/metrics", timeout=5).text  # noqa: E731
+    wait_for(lambda: 'sessiond_billing_export_lag_records{sink="files"} 0' in metrics(), what="no export lag")
+    assert re.search(r"sessiond_billing_ledger_last_record_id \d+", metrics())
     assert all(filed()[r["record_id"]] == r for r in usage + sessions)
 
     # CSV holds the same numbers; a tenant filter keeps only its records.
