@@ -199,10 +199,10 @@ std::string csv_header(RecordKind kind) {
 
 std::string to_csv_row(const LedgerRecord& r) {
   const SessionAttrs& a = attrs_of(r);
+  const std::string tenant = tenant_of(a.consumer);  // the views below must not outlive it
   std::string row = std::to_string(id_of(r));
-  for (std::string_view v :
-       {std::string_view(tenant_of(a.consumer)), std::string_view(a.consumer), std::string_view(a.session),
-        std::string_view(a.user), std::string_view(a.application), core::sla_name(a.sla)}) {
+  for (std::string_view v : {std::string_view(tenant), std::string_view(a.consumer), std::string_view(a.session),
+                             std::string_view(a.user), std::string_view(a.application), core::sla_name(a.sla)}) {
     row += ',' + csv_cell(v);
   }
   if (const auto* u = std::get_if<UsageRecord>(&r)) {
