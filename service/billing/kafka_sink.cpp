@@ -173,7 +173,7 @@ class KafkaSink::Impl : public RdKafka::DeliveryReportCb {
     if (delivered_.size() >= options_.max_in_flight || next > ledger_.durable_id()) return;
     std::vector<StoredRecord> batch;
     const Status s =
-        ledger_.read_after(next - 1, std::min<std::size_t>(options_.max_in_flight - delivered_.size(), 5000), batch);
+        ledger_.read_after(next - 1, std::min<std::size_t>(options_.max_in_flight - delivered_.size(), 20000), batch);
     if (!s.is_ok()) {
       log_event(LogLevel::kError, "billing_ledger_read_failed", {{"error", s.message()}});
       return;
@@ -215,7 +215,10 @@ class KafkaSink::Impl : public RdKafka::DeliveryReportCb {
         continue;
       }
       fill();
-      producer_->poll(delivered_.empty() ? 0 : 20);
+      // Wait for delivery reports only when there is nothing more to send.
+      const bool more = base_ + static_cast<std::int64_t>(delivered_.size()) <= ledger_.durable_id() &&
+                        delivered_.size() < options_.max_in_flight;
+      producer_->poll(delivered_.empty() || more ? 0 : 20);
       advance();
       if (failed_) {
         rewind();

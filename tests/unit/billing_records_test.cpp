@@ -61,8 +61,8 @@ TEST(LedgerRecordTest, SessionRecordWithoutAnExecutorHasNullTimeToFirstExecutor)
 
 TEST(LedgerRecordTest, CsvQuotesCellsThatNeedIt) {
   EXPECT_EQ(to_csv_row(LedgerRecord{usage()}),
-            "42,B,/B/B1,spark-1,alice,\"etl, nightly\",batch,2,1.5,3072,0.0,2026-11-21T10:00:00Z,"
-            "2026-11-21T10:10:00Z,600,900.0,1800.0,0.0,900.5");
+            "42,B,/B/B1,spark-1,alice,\"etl, nightly\",batch,2,1.5,3072,0,2026-11-21T10:00:00Z,"
+            "2026-11-21T10:10:00Z,600,900,1800,0,900.5");
   EXPECT_EQ(csv_header(RecordKind::kUsage).substr(0, 17), "record_id,tenant,");
 }
 
@@ -72,6 +72,19 @@ TEST(LedgerRecordTest, MalformedRecordsAreErrorsNotExceptions) {
   EXPECT_FALSE(record_from_json(R"({"kind":"bogus","session":"s","consumer":"/A","user":"u",)"
                                 R"("application":"a","sla":"batch"})")
                    .is_ok());
+}
+
+TEST(LedgerRecordTest, StringsAreEscapedAndNumbersExact) {
+  UsageRecord u = usage();
+  u.who.application = "say \"hi\"\\\n\x01 caf\xc3\xa9";
+  u.cpu_millis = 333;
+  u.memory_mib = 1000;
+  u.end_s = u.start_s + 7;
+  const auto j = nlohmann::json::parse(to_json(LedgerRecord{u}));
+  EXPECT_EQ(j["application"], u.who.application);
+  EXPECT_EQ(j["cpu"], 0.333);
+  EXPECT_EQ(j["cpu_seconds"], 2.331);
+  EXPECT_EQ(j["memory_gib_seconds"], 1000.0 * 7 / 1024);
 }
 
 TEST(LedgerRecordTest, TenantIsTheFirstPathSegment) {
