@@ -117,10 +117,10 @@ Status FileSink::export_now() {
       std::string sessions = csv_header(RecordKind::kSession) + "\n";
       bool any_usage = false, any_sessions = false;
       for (const auto& r : batch) {
-        auto rec = record_from_json(r.json);
-        if (!rec) return Status::internal("ledger record " + std::to_string(r.id) + ": " + rec.status().message());
-        const bool is_usage = kind_of(*rec) == RecordKind::kUsage;
-        (is_usage ? usage : sessions) += to_csv_row(*rec) + "\n";
+        auto row = csv_row_from_json(r.json);
+        if (!row) return Status::internal("ledger record " + std::to_string(r.id) + ": " + row.status().message());
+        const bool is_usage = row->first == RecordKind::kUsage;
+        (is_usage ? usage : sessions) += row->second + "\n";
         (is_usage ? any_usage : any_sessions) = true;
       }
       if (any_usage) SCHED_RETURN_IF_ERROR(write_file("usage-" + range + ".csv", usage));

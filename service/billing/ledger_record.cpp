@@ -279,4 +279,156 @@ std::string to_csv_row(const LedgerRecord& r) {
   return row;
 }
 
+namespace {
+
+// A JSON string's contents at `at` (just after its opening quote), with the
+// escapes decoded; `at` ends after the closing quote.
+bool read_json_string(std::string_view j, std::size_t& at, std::string& out) {
+  auto put_utf8 = [&out](std::uint32_t cp) {
+    if (cp < 0x80) {
+      out += static_cast<char>(cp);
+    } else if (cp < 0x800) {
+      out += static_cast<char>(0xC0 | (cp >> 6));
+      out += static_cast<char>(0x80 | (cp & 0x3F));
+    } else if (cp < 0x10000) {
+      out += static_cast<char>(0xE0 | (cp >> 12));
+      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+      out += static_cast<char>(0x80 | (cp & 0x3F));
+    } else {
+      out += static_cast<char>(0xF0 | (cp >> 18));
+      out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+      out += static_cast<char>(0x80 | (cp & 0x3F));
+    }
+  };
+  auto hex4 = [&j](std::size_t from, std::uint32_t& v) {
+    if (from + 4 > j.size()) return false;
+    v = 0;
+    for (std::size_t k = from; k < from + 4; ++k) {
+      const char c = j[k];
+      v <<= 4;
+      if (c >= '0' && c <= '9')
+        v |= static_cast<std::uint32_t>(c - '0');
+      else if (c >= 'a' && c <= 'f')
+        v |= static_cast<std::uint32_t>(c - 'a' + 10);
+      else if (c >= 'A' && c <= 'F')
+        v |= static_cast<std::uint32_t>(c - 'A' + 10);
+      else
+        return false;
+    }
+    return true;
+  };
+  while (at < j.size()) {
+    const char c = j[at++];
+    if (c == '"') return true;
+    if (c != '\\') {
+      out += c;
+      continue;
+    }
+    if (at >= j.size()) return false;
+    const char e = j[at++];
+    switch (e) {
+      case '"':
+      case '\\':
+      case '/':
+        out += e;
+        break;
+      case 'b':
+        out += '\b';
+        break;
+      case 'f':
+        out += '\f';
+        break;
+      case 'n':
+        out += '\n';
+        break;
+      case 'r':
+        out += '\r';
+        break;
+      case 't':
+        out += '\t';
+        break;
+      case 'u': {
+        std::uint32_t cp = 0;
+        if (!hex4(at, cp)) return false;
+        at += 4;
+        if (cp >= 0xD800 && cp < 0xDC00 && at + 6 <= j.size() && j[at] == '\\' && j[at + 1] == 'u') {
+          std::uint32_t lo = 0;
+          if (hex4(at + 2, lo) && lo >= 0xDC00 && lo < 0xE000) {
+            cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+            at += 6;
+          }
+        }
+        put_utf8(cp);
+        break;
+      }
+      default:
+        return false;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+Result<std::pair<RecordKind, std::string>> csv_row_from_json(std::string_view j) {
+  // Flat objects only: every value is a string, a number or null.
+  std::vector<std::pair<std::string, std::string>> fields;
+  fields.reserve(20);
+  std::size_t at = j.find('{');
+  if (at == std::string_view::npos) return Status::invalid_argument("ledger record: not a JSON object");
+  ++at;
+  auto skip_ws = [&] {
+    while (at < j.size() && (j[at] == ' ' || j[at] == '\n' || j[at] == '\t' || j[at] == '\r')) ++at;
+  };
+  for (;;) {
+    skip_ws();
+    if (at < j.size() && j[at] == '}') break;
+    if (at >= j.size() || j[at] != '"') return Status::invalid_argument("ledger record: malformed JSON");
+    ++at;
+    std::string key, value;
+    if (!read_json_string(j, at, key)) return Status::invalid_argument("ledger record: malformed key");
+    skip_ws();
+    if (at >= j.size() || j[at] != ':') return Status::invalid_argument("ledger record: malformed JSON");
+    ++at;
+    skip_ws();
+    if (at < j.size() && j[at] == '"') {
+      ++at;
+      if (!read_json_string(j, at, value)) return Status::invalid_argument("ledger record: malformed string");
+    } else {
+      const std::size_t end = j.find_first_of(",}", at);
+      if (end == std::string_view::npos) return Status::invalid_argument("ledger record: malformed JSON");
+      std::string_view token = j.substr(at, end - at);
+      while (!token.empty() && (token.back() == ' ' || token.back() == '\n')) token.remove_suffix(1);
+      if (token != "null") value.assign(token);
+      at = end;
+    }
+    fields.emplace_back(std::move(key), std::move(value));
+    skip_ws();
+    if (at < j.size() && j[at] == ',') ++at;
+  }
+  auto find = [&fields](std::string_view key) -> const std::string* {
+    for (const auto& [k, v] : fields)
+      if (k == key) return &v;
+    return nullptr;
+  };
+  const std::string* kind_text = find("kind");
+  if (kind_text == nullptr) return Status::invalid_argument("ledger record: no kind");
+  auto kind = parse_record_kind(*kind_text);
+  if (!kind) return kind.status();
+  std::string row;
+  const std::string header = csv_header(*kind);
+  std::size_t from = 0;
+  while (from <= header.size()) {
+    const std::size_t comma = std::min(header.find(',', from), header.size());
+    const std::string_view column(header.data() + from, comma - from);
+    const std::string* v = find(column);
+    if (v == nullptr) return Status::invalid_argument("ledger record: no field '" + std::string(column) + "'");
+    if (!row.empty() || from > 0) row += ',';
+    row += csv_cell(*v);
+    from = comma + 1;
+  }
+  return std::pair{*kind, std::move(row)};
+}
+
 }  // namespace sched::billing

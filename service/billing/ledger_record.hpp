@@ -83,5 +83,8 @@ Result<LedgerRecord> record_from_json(std::string_view text);
 // CSV: a header per kind, one row per record (RFC 4180 quoting), no newline.
 std::string csv_header(RecordKind kind);
 std::string to_csv_row(const LedgerRecord& r);
+// The same row straight from a record's JSON form (as the ledger stores it),
+// without building the record: the file sink's fast path.
+Result<std::pair<RecordKind, std::string>> csv_row_from_json(std::string_view json);
 
 }  // namespace sched::billing

@@ -87,6 +87,32 @@ TEST(LedgerRecordTest, StringsAreEscapedAndNumbersExact) {
   EXPECT_EQ(j["memory_gib_seconds"], 1000.0 * 7 / 1024);
 }
 
+TEST(LedgerRecordTest, CsvFromJsonEqualsCsvFromTheRecord) {
+  UsageRecord u = usage();
+  u.who.application = "say \"hi\", \\ \n\x01 caf\xc3\xa9";
+  SessionEndRecord s;
+  s.record_id = 9;
+  s.who = SessionAttrs{"nb", "/A", "b,ob", "note\tbook", core::SlaClass::kInteractive};
+  s.registered_ms = 1'795'255'200'123;
+  s.ended_ms = 1'795'255'260'456;
+  s.end_reason = "unregistered";
+  SessionEndRecord ran = s;
+  ran.time_to_first_executor_ms = 2345;
+  for (const LedgerRecord& r : {LedgerRecord{usage()}, LedgerRecord{u}, LedgerRecord{s}, LedgerRecord{ran}}) {
+    auto row = csv_row_from_json(to_json(r));
+    ASSERT_TRUE(row.is_ok()) << row.status().message();
+    EXPECT_EQ(row->first, kind_of(r));
+    EXPECT_EQ(row->second, to_csv_row(r));
+  }
+  // nlohmann's form of the same record (other key order, escapes) too.
+  const auto j = nlohmann::json::parse(to_json(LedgerRecord{u}));
+  auto row = csv_row_from_json(j.dump());
+  ASSERT_TRUE(row.is_ok());
+  EXPECT_EQ(row->second, to_csv_row(LedgerRecord{u}));
+  EXPECT_FALSE(csv_row_from_json("{\"kind\":\"usage\"}").is_ok());
+  EXPECT_FALSE(csv_row_from_json("nonsense").is_ok());
+}
+
 TEST(LedgerRecordTest, TenantIsTheFirstPathSegment) {
   EXPECT_EQ(tenant_of("/B/B1"), "B");
   EXPECT_EQ(tenant_of("/A"), "A");
