@@ -2,6 +2,8 @@
 // the documented form; a file output appears whole or not at all.
 #include "client/sessionctl/billing_commands.hpp"
 
+#include <fmt/format.h>
+
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
@@ -13,22 +15,6 @@
 #include "client/sessionctl/table.hpp"
 
 namespace sched::sessionctl {
-namespace {
-
-std::string money(double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.2f", v);
-  return buf;
-}
-
-std::string hours(double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.3f", v);
-  return buf;
-}
-
-}  // namespace
-
 Result<std::int64_t> parse_utc_time(const std::string& text) {
   std::tm tm{};
   int n = 0;
@@ -162,8 +148,8 @@ Status billing_report_command(CommandContext& ctx, const std::string& tenant, co
   auto bill = ctx.client.billing_report(tenant, month);
   if (!bill) return bill.status();
   if (ctx.json) {
-    nlohmann::json j = {{"tenant", bill->tenant}, {"month", bill->month}, {"currency", bill->currency},
-                        {"final", bill->month_ended},   {"total", bill->total}, {"lines", nlohmann::json::array()}};
+    nlohmann::json j = {{"tenant", bill->tenant},     {"month", bill->month}, {"currency", bill->currency},
+                        {"final", bill->month_ended}, {"total", bill->total}, {"lines", nlohmann::json::array()}};
     for (const auto& l : bill->lines) {
       j["lines"].push_back({{"sla", sla_name(l.sla)},
                             {"records", l.records},
@@ -188,10 +174,11 @@ Status billing_report_command(CommandContext& ctx, const std::string& tenant, co
            {"GPU-HOURS", Table::Align::kRight},
            {"COST", Table::Align::kRight}});
   for (const auto& l : bill->lines) {
-    t.add_row({sla_name(l.sla), std::to_string(l.records), hours(l.cpu_hours), hours(l.memory_gib_hours),
-               hours(l.gpu_hours), money(l.cost)});
+    t.add_row({sla_name(l.sla), std::to_string(l.records), fmt::format("{:.3f}", l.cpu_hours),
+               fmt::format("{:.3f}", l.memory_gib_hours), fmt::format("{:.3f}", l.gpu_hours),
+               fmt::format("{:.2f}", l.cost)});
   }
-  t.add_row({"TOTAL", "", "", "", "", money(bill->total)});
+  t.add_row({"TOTAL", "", "", "", "", fmt::format("{:.2f}", bill->total)});
   ctx.out << t.render();
   return Status::ok();
 }

@@ -2,18 +2,13 @@
 #include "client/sessionctl/time_text.hpp"
 
 #include <cstdio>
-#include <ctime>
+
+#include "billing/ledger_record.hpp"
 
 namespace sched::sessionctl {
 
 std::string format_timestamp(std::int64_t epoch_ms) {
-  if (epoch_ms == 0) return "-";
-  const std::time_t secs = static_cast<std::time_t>(epoch_ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
+  return epoch_ms == 0 ? "-" : billing::utc_seconds_text(epoch_ms / 1000);
 }
 
 std::string format_age(std::int64_t ms) {
