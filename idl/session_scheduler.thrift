@@ -54,6 +54,13 @@ struct LaunchSpec {
   1: list<string> command = [],
   2: map<string, string> env = {},
   3: string working_dir = "",
+  // The container image, for backends that run containers (Kubernetes);
+  // empty: the backend's configured default.
+  4: string image = "",
+  // Settings for the backend that runs the executors, by name
+  // ("k8s.owner": "Pod/<name>/<uid>", "k8s.serviceAccount": ...). Each
+  // backend documents its own and rejects the ones it does not know.
+  5: map<string, string> backend_options = {},
 }
 
 struct SessionSpec {

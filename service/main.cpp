@@ -20,6 +20,7 @@
 #include "common/event_log.hpp"
 #include "config/daemon_config.hpp"
 #include "daemon/engine.hpp"
+#include "k8s_backend.hpp"
 #include "local_backend.hpp"
 #include "metrics/daemon_metrics.hpp"
 #include "metrics/http_endpoint.hpp"
@@ -70,8 +71,9 @@ int run(const config::DaemonConfig& cfg) {
   }
   auto auth = std::make_shared<const api::TokenAuthenticator>(std::move(tokens));
 
-  const Status reg = backend::register_local_backend();
-  if (!reg.is_ok()) return fail(reg);
+  for (const Status& reg : {backend::register_local_backend(), backend::register_k8s_backend()}) {
+    if (!reg.is_ok()) return fail(reg);
+  }
   boost::asio::io_context io;
   backend::BackendContext bctx;
   bctx.io = &io;

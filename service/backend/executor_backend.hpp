@@ -38,6 +38,8 @@ struct LaunchRequest {
   std::vector<std::string> command;
   std::map<std::string, std::string> env;
   std::string working_dir;
+  std::string image;                                   // container backends; empty: their default
+  std::map<std::string, std::string> backend_options;  // as the session gave them
 };
 
 enum class ExecutorEventKind : std::uint8_t {
@@ -61,6 +63,20 @@ struct KnownExecutor {
   std::string backend_id;  // as reported in its kRunning event; may be empty
 };
 
+// A change in where executors can run, from a backend that watches its
+// capacity: Kubernetes nodes come and go, get cordoned, and other workloads'
+// pods take room on them.
+struct HostEvent {
+  enum class Kind : std::uint8_t {
+    kUpsert,   // the host exists with this capacity (new, or changed)
+    kRemoved,  // the host is gone; its executors are lost
+  };
+  Kind kind = Kind::kUpsert;
+  core::HostSpec host;    // kRemoved: only the name
+  bool cordoned = false;  // kUpsert: takes no new slots; its slots are revoked with grace
+  std::string detail;     // why, for the log ("node cordoned", "NotReady")
+};
+
 struct ReconcileResult {
   std::vector<std::string> adopted;  // known and still running: watched again
   std::vector<std::string> gone;     // known but not running any more
@@ -72,6 +88,8 @@ class ExecutorBackend {
   // Called with every event, from any thread; the daemon moves it onto its
   // own strand. Must not block.
   using EventSink = std::function<void(ExecutorEvent)>;
+  // Called with host changes, from any thread; must not block.
+  using HostSink = std::function<void(HostEvent)>;
 
   virtual ~ExecutorBackend() = default;
 
@@ -83,6 +101,10 @@ class ExecutorBackend {
   // Starts watching; events go to `sink` from now on. Called once, before
   // reconcile() and launch().
   virtual Status start(EventSink sink) = 0;
+
+  // Reports host changes from now on. Backends whose hosts never change
+  // (local processes) ignore it. Called once, after start().
+  virtual void watch_hosts(HostSink /*sink*/) {}
 
   // After a restart: adopts the executors in `known` that still run, reports
   // the ones gone, and stops executors that carry this daemon's instance

@@ -332,7 +332,7 @@ const std::vector<Option>& options() {
     add("auth.admin_token_file", "--admin-token-file", "<data_dir>/admin.token",
         "Where the generated admin token is written when no tokens are configured.",
         set_string(&DaemonConfig::admin_token_file));
-    add("backend.type", "--backend", "local", "The resource backend: local (processes on this machine).",
+    add("backend.type", "--backend", "local", "The resource backend: local (processes on this machine) or k8s (pods).",
         set_string(&DaemonConfig::backend));
     add(
         "backend.local", "", "{}", "The local backend's settings (see plugins/local-backend/README.md).",
@@ -342,7 +342,7 @@ const std::vector<Option>& options() {
         },
         true);
     add(
-        "backend.k8s", "", "{}", "The Kubernetes backend's settings.",
+        "backend.k8s", "", "{}", "The Kubernetes backend's settings (see plugins/k8s-backend/README.md).",
         [](DaemonConfig& c, const FieldPath&, const YAML::Node& n) -> Status {
           c.backend_sections["k8s"] = YAML::Clone(n);
           return Status::ok();

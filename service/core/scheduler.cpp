@@ -109,6 +109,12 @@ Status Scheduler::drain_host(std::string_view name, bool drain) {
   return Status::ok();
 }
 
+Status Scheduler::set_host_capacity(std::string_view name, const Resources& capacity) {
+  SCHED_RETURN_IF_ERROR(hosts_.set_capacity(name, capacity));
+  refresh_norm();
+  return Status::ok();
+}
+
 void Scheduler::refresh_norm() {
   const Resources cap = hosts_.schedulable_capacity();
   if (cap == norm_capacity_) {

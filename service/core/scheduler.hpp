@@ -85,6 +85,10 @@ class Scheduler {
   Status remove_host(std::string_view name);
   // A drained host takes no new slots; its slots are revoked with grace.
   Status drain_host(std::string_view name, bool drain = true);
+  // The host now offers `capacity` (other workloads took or gave back room).
+  // Slots already granted stay even when they no longer fit; the host just
+  // takes no new ones until enough are given back.
+  Status set_host_capacity(std::string_view name, const Resources& capacity);
 
   // --- Tenancy --------------------------------------------------------------
   // Validates and applies a new tree without a restart. Fails, changing

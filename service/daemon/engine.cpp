@@ -231,6 +231,8 @@ Status Engine::recover() {
   SCHED_RETURN_IF_ERROR(backend_.start([this](backend::ExecutorEvent ev) {
     boost::asio::post(strand_, [this, ev = std::move(ev)] { on_executor_event(ev); });
   }));
+  backend_.watch_hosts(
+      [this](backend::HostEvent ev) { boost::asio::post(strand_, [this, ev = std::move(ev)] { on_host_event(ev); }); });
   std::vector<backend::KnownExecutor> known;
   for (const auto& [id, e] : executors_) {
     if (e.has_process && e.phase != ExecutorPhase::kExited) known.push_back({id, e.host, e.backend_id});
@@ -710,6 +712,8 @@ void Engine::launch(ExecutorRecord& e) {
   for (const auto& a : rec.launch.command) req.command.push_back(expand(a, values));
   for (const auto& [k, v] : rec.launch.env) req.env[k] = expand(v, values);
   req.working_dir = expand(rec.launch.working_dir, values);
+  req.image = rec.launch.image;
+  req.backend_options = rec.launch.backend_options;
   e.launch_requested_ms = now();
   log_event(LogLevel::kInfo, "executor_launch",
             {{"executor", e.id},
@@ -955,8 +959,9 @@ void Engine::register_session(const api::Principal& who, const wire::SessionSpec
                                           std::to_string(spec.max_slots) + ")"));
   }
   if (spec.lease_ttl_ms < 0) return reply(Status::invalid_argument("lease_ttl_ms must not be negative"));
-  if (spec.launch.command.size() > 4096 || spec.launch.env.size() > 4096) {
-    return reply(Status::invalid_argument("launch spec too large (at most 4096 arguments and 4096 variables)"));
+  if (spec.launch.command.size() > 4096 || spec.launch.env.size() > 4096 || spec.launch.backend_options.size() > 256) {
+    return reply(Status::invalid_argument(
+        "launch spec too large (at most 4096 arguments, 4096 variables and 256 backend options)"));
   }
   if (spec.__isset.session_id) {
     if (!valid_id(spec.session_id)) {
@@ -991,6 +996,8 @@ void Engine::register_session(const api::Principal& who, const wire::SessionSpec
   rec.launch.command = spec.launch.command;
   rec.launch.env = spec.launch.env;
   rec.launch.working_dir = spec.launch.working_dir;
+  rec.launch.image = spec.launch.image;
+  rec.launch.backend_options = spec.launch.backend_options;
   rec.lease_ttl_ms =
       spec.lease_ttl_ms > 0 ? std::clamp<TimeMs>(spec.lease_ttl_ms, 1000, 3'600'000) : config_.lease_ttl_ms;
   rec.registered_ms = now();
@@ -1421,6 +1428,44 @@ void Engine::drain_host(const api::Principal& who, const std::string& host, bool
   const wire::Host x = host_view(h, live_executors_per_host());
   request_pass();
   reply(x);
+}
+
+void Engine::on_host_event(const backend::HostEvent& ev) {
+  const std::string& name = ev.host.name;
+  auto hi = sched_->hosts().find(name);
+  const bool known = hi.is_ok() && sched_->hosts().host(*hi).up;
+  Status s;
+  if (ev.kind == backend::HostEvent::Kind::kRemoved) {
+    if (!known) return;
+    s = sched_->remove_host(name);
+    backend_cordoned_.erase(name);
+    log_event(LogLevel::kWarn, "host_removed", {{"host", name}, {"detail", ev.detail}});
+  } else {
+    if (!known) {
+      s = sched_->add_host(ev.host);
+      if (s.is_ok()) {
+        log_event(LogLevel::kInfo, "host_added",
+                  {{"host", name}, {"capacity", ev.host.capacity.to_string()}, {"detail", ev.detail}});
+      }
+    } else if (!(sched_->hosts().host(*hi).capacity == ev.host.capacity)) {
+      s = sched_->set_host_capacity(name, ev.host.capacity);
+      log_event(LogLevel::kInfo, "host_capacity",
+                {{"host", name}, {"capacity", ev.host.capacity.to_string()}, {"detail", ev.detail}});
+    }
+    auto was = backend_cordoned_.find(name);
+    const bool changed = was == backend_cordoned_.end() ? ev.cordoned : was->second != ev.cordoned;
+    backend_cordoned_[name] = ev.cordoned;
+    if (s.is_ok() && changed) {
+      s = sched_->drain_host(name, ev.cordoned);
+      log_event(LogLevel::kInfo, ev.cordoned ? "host_drained" : "host_undrained",
+                {{"host", name}, {"principal", std::string(backend_.name())}, {"detail", ev.detail}});
+    }
+  }
+  if (!s.is_ok()) {
+    log_event(LogLevel::kError, "host_event_rejected", {{"host", name}, {"error", s.message()}});
+    return;
+  }
+  request_pass();
 }
 
 void Engine::usage(const api::Principal& who, const std::string& prefix,

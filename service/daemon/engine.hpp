@@ -91,6 +91,8 @@ class Engine {
 
   // --- Backend events and metrics ----------------------------------------------
   void on_executor_event(const backend::ExecutorEvent& event);
+  // A host appeared, changed capacity, was cordoned or went away.
+  void on_host_event(const backend::HostEvent& event);
   // Brings the per-consumer gauges up to date (before a scrape).
   void refresh_metrics();
 
@@ -198,6 +200,9 @@ class Engine {
   billing::UsageMeter meter_;
   std::vector<billing::LedgerRecord> records_;  // closed, not yet in a batch
   std::int64_t in_flight_last_record_ = 0;
+  // The cordon state each host last had in the backend's reports: only a
+  // change drains or undrains, so an operator's own drain is not undone.
+  std::map<std::string, bool, std::less<>> backend_cordoned_;
   std::function<void(std::int64_t)> on_ledger_durable_;
   mutable std::mutex tenants_mu_;
   std::vector<std::string> tenants_;

@@ -41,6 +41,8 @@ std::string to_json(const SessionRecord& s) {
   j["max"] = s.max;
   j["demand"] = s.demand;
   j["launch"] = {{"command", s.launch.command}, {"env", s.launch.env}, {"working_dir", s.launch.working_dir}};
+  if (!s.launch.image.empty()) j["launch"]["image"] = s.launch.image;
+  if (!s.launch.backend_options.empty()) j["launch"]["backend_options"] = s.launch.backend_options;
   j["lease_ttl_ms"] = s.lease_ttl_ms;
   j["registered_ms"] = s.registered_ms;
   j["first_executor_ms"] = s.first_executor_ms;
@@ -101,6 +103,8 @@ Result<SessionRecord> session_from_json(std::string_view text) {
     s.launch.command = l.value("command", std::vector<std::string>{});
     s.launch.env = l.value("env", std::map<std::string, std::string>{});
     s.launch.working_dir = l.value("working_dir", "");
+    s.launch.image = l.value("image", "");
+    s.launch.backend_options = l.value("backend_options", std::map<std::string, std::string>{});
     s.lease_ttl_ms = j.value("lease_ttl_ms", core::TimeMs{0});
     s.registered_ms = j.value("registered_ms", core::TimeMs{0});
     s.first_executor_ms = j.value("first_executor_ms", core::TimeMs{0});

@@ -19,6 +19,8 @@ struct LaunchTemplate {
   std::vector<std::string> command;  // empty: no process (the driver runs its own executors)
   std::map<std::string, std::string> env;
   std::string working_dir;
+  std::string image;                                   // container backends
+  std::map<std::string, std::string> backend_options;  // "k8s.owner", ...
 };
 
 struct SessionRecord {
