@@ -95,6 +95,7 @@ class K8sBackend::Core : public std::enable_shared_from_this<K8sBackend::Core> {
       Tracked t;
       t.pod = pod->name;
       t.node = pod->node;
+      t.create_sent = true;
       t.created = true;
       t.running = pod->phase == k8s::PodPhase::kRunning;
       t.launched = Clock::now();

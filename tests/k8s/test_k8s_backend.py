@@ -1,0 +1,235 @@
+"""sessiond with its Kubernetes backend against a real API server (etcd +
+kube-apiserver, kwok playing the kubelets): executor pods for sessions in
+several consumers through the reference scenario's reclaims, a failed pod,
+a cordoned node, an API server restart and a kill -9 of sessiond."""
+
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests" / "integration"))
+
+from harness import ADMIN_TOKEN, REFERENCE_TREE, Daemon, granted, ss, wait_for  # noqa: E402
+
+NAMESPACE = "executors"
+IMAGE = "registry.invalid/spark-executor:test"
+INSTANCE_LABEL = "session-scheduler.io/instance"
+
+
+def k8s_config(data_dir, kubeconfig, extra_k8s="", grace="1s"):
+    return f"""\
+data_dir: {data_dir}
+listen: 127.0.0.1:0
+metrics_listen: 127.0.0.1:0
+log: {{level: debug}}
+sessions: {{lease_ttl: 30s, kill_timeout: 2s, exited_retention: 60s, max_wait: 5s}}
+scheduler:
+  slot: {{cpu: 1, memory: 1Gi}}
+  grace: {grace}
+  pass_interval: 1ms
+auth:
+  tokens:
+    - {{token: {ADMIN_TOKEN}, principal: ops, admin: true}}
+backend:
+  type: k8s
+  k8s:
+    kubeconfig: {kubeconfig}
+    namespace: {NAMESPACE}
+    pending_timeout: 60s
+    orphan_grace: 0s
+    qps: 200
+    burst: 400
+{extra_k8s}{REFERENCE_TREE}"""
+
+
+@pytest.fixture
+def cluster(kube_cluster):
+    """The session's cluster with four 5-cpu nodes (20 one-cpu slots) and an
+    empty executor namespace; whatever a test leaves is removed after it."""
+    c = kube_cluster
+    c.create_namespace(NAMESPACE)
+    for p in c.list_pods(NAMESPACE):
+        c.delete(c.pod_path(NAMESPACE, p["metadata"]["name"]), grace_period_seconds=0, missing_ok=True)
+    for n in c.list("/api/v1/nodes"):
+        c.delete_node(n["metadata"]["name"])
+    c.add_nodes(4, cpu="5", memory="20Gi", prefix="worker")
+    c.wait_for(lambda: all(c.node_ready(f"worker-{i}") for i in range(4)), what="nodes Ready")
+    yield c
+    for p in c.list_pods(NAMESPACE):
+        c.delete(c.pod_path(NAMESPACE, p["metadata"]["name"]), grace_period_seconds=0, missing_ok=True)
+
+
+@pytest.fixture
+def daemon(cluster, tmp_path):
+    made = []
+
+    def make(**kw):
+        d = Daemon(tmp_path / f"d{len(made)}", k8s_config(tmp_path / f"data{len(made)}", cluster.kubeconfig_path, **kw))
+        made.append(d)
+        return d.start(timeout=60)
+
+    yield make
+    for d in made:
+        d.stop()
+
+
+def launch():
+    return ss.api.LaunchSpec(command=["/opt/spark/bin/executor", "--cores", "{slots}"], image=IMAGE)
+
+
+def pods(cluster, session=None, running=None):
+    """Our executor pods not being deleted, by name -> (node, phase)."""
+    out = {}
+    for p in cluster.list_pods(NAMESPACE):
+        meta = p["metadata"]
+        if meta.get("deletionTimestamp"):
+            continue
+        if session is not None and meta.get("annotations", {}).get("session-scheduler.io/session-id") != session:
+            continue
+        phase = p.get("status", {}).get("phase")
+        if running is not None and (phase == "Running") != running:
+            continue
+        out[meta["name"]] = (p["spec"].get("nodeName"), phase)
+    return out
+
+
+def slots_of_running_executors(session):
+    return sum(e.slots for e in session.heartbeat(wait_ms=0).executors if e.state == 2)
+
+
+def pod_requests_cpu(cluster, name):
+    p = cluster.get_pod(NAMESPACE, name)
+    c = p["spec"]["containers"][0]
+    assert c["resources"]["requests"] == c["resources"]["limits"]
+    return c["resources"]["requests"]["cpu"]
+
+
+def test_pods_follow_the_reference_scenario(cluster, daemon):
+    d = daemon()
+    admin = d.client()
+    assert admin.admin.status().backend == "k8s"
+    assert sorted(h.name for h in admin.admin.status().hosts) == [f"worker-{i}" for i in range(4)]
+
+    # T0: A wants 20 and gets all 20: one executor pod per node, Running.
+    a = admin.register("/A", sla="batch", initial_demand=20, launch=launch(), application="a-batch")
+    wait_for(lambda: granted(admin, "/A") == 20, what="A = 20")
+    wait_for(lambda: slots_of_running_executors(a) == 20, timeout=30, what="A's executors running")
+    a_pods = pods(cluster, a.id, running=True)
+    assert len(a_pods) == 4, a_pods
+    assert {node for node, _ in a_pods.values()} == {f"worker-{i}" for i in range(4)}
+    assert all(pod_requests_cpu(cluster, n) == "5" for n in a_pods)
+
+    # T1: B1 wants 20: B reclaims its 16 from A after the grace period; A's
+    # pods on the nodes it left are deleted, B1's created there.
+    b1 = admin.register("/B/B1", sla="batch", initial_demand=20, launch=launch(), application="b1-batch")
+    wait_for(lambda: (granted(admin, "/A"), granted(admin, "/B/B1")) == (4, 16), timeout=30, what="A:B1 = 4:16")
+    wait_for(lambda: slots_of_running_executors(b1) == 16, timeout=30, what="B1's executors running")
+    wait_for(lambda: len(pods(cluster, a.id)) < 4, timeout=30, what="some of A's pods deleted")
+    b1_pods = pods(cluster, b1.id, running=True)
+    assert b1_pods and all(node is not None for node, _ in b1_pods.values())
+
+    # T2: A ends all work: its pods go, B1 takes everything.
+    a.update_demand(slots=0)
+    wait_for(lambda: (granted(admin, "/A"), granted(admin, "/B/B1")) == (0, 20), timeout=30, what="B1 = 20")
+    wait_for(lambda: not pods(cluster, a.id), timeout=30, what="A's pods gone")
+    wait_for(lambda: slots_of_running_executors(b1) == 20, timeout=30, what="B1 runs 20")
+
+    # T3: B2 wants 20: it reclaims its 12 from its sibling B1.
+    b2 = admin.register("/B/B2", sla="batch", initial_demand=20, launch=launch(), application="b2-batch")
+    wait_for(lambda: (granted(admin, "/B/B1"), granted(admin, "/B/B2")) == (8, 12), timeout=30, what="B1:B2 = 8:12")
+    wait_for(lambda: slots_of_running_executors(b2) == 12, timeout=30, what="B2 runs 12")
+
+    # Each Running pod is a live executor of the daemon; nothing leaked.
+    live = {e.executor_id for s in (b1, b2) for e in s.heartbeat(wait_ms=0).executors if e.state in (1, 2)}
+    wait_for(lambda: len(pods(cluster)) == len(live), timeout=30, what="one pod per live executor")
+    for s in (a, b1, b2):
+        s.unregister()
+    wait_for(lambda: not pods(cluster), timeout=30, what="all pods deleted")
+    assert admin.admin.status().executors == 0
+
+
+def test_failed_pod_and_cordoned_node(cluster, daemon):
+    d = daemon()
+    admin = d.client()
+    s = admin.register("/A", sla="batch", initial_demand=10, launch=launch(), application="oom")
+    wait_for(lambda: slots_of_running_executors(s) == 10, timeout=30, what="10 slots running")
+    victim, (node, _) = sorted(pods(cluster, s.id, running=True).items())[0]
+
+    # The executor is OOMKilled: the daemon hears why, and replaces it.
+    cluster.fail_pod(NAMESPACE, victim, exit_code=137, reason="OOMKilled")
+    ended = wait_for(lambda: [e for e in s.heartbeat(wait_ms=0).executors if e.state == 4], timeout=30,
+                     what="the executor reported exited")
+    assert ended[0].exit_code == 137 and "OOMKilled" in ended[0].detail, ended[0]
+    wait_for(lambda: slots_of_running_executors(s) == 10, timeout=30, what="a replacement running")
+    wait_for(lambda: victim not in pods(cluster), timeout=30, what="the failed pod deleted")
+
+    # A node is cordoned: its slots are revoked through the normal path, its
+    # pod deleted, and nothing new lands there.
+    on_node = wait_for(lambda: [n for n, (h, _) in pods(cluster, s.id, running=True).items()],
+                       what="pods")
+    target = pods(cluster, s.id)[on_node[0]][0]
+    cluster.cordon(target)
+    wait_for(lambda: any(h.name == target and h.draining for h in admin.admin.status().hosts), what="host draining")
+    wait_for(lambda: all(node != target for node, _ in pods(cluster, s.id).values()), timeout=30,
+             what="no pod left on the cordoned node")
+    wait_for(lambda: slots_of_running_executors(s) == 10, timeout=30, what="10 slots again elsewhere")
+    assert "host_drained" in d.log()
+    cluster.uncordon(target)
+    wait_for(lambda: any(h.name == target and not h.draining for h in admin.admin.status().hosts),
+             what="host back")
+    s.unregister()
+    wait_for(lambda: not pods(cluster), timeout=30, what="pods deleted")
+
+
+def test_api_server_restart_and_kill9(cluster, daemon):
+    d = daemon()
+    admin = d.client()
+    s = admin.register("/B/B2", sla="batch", initial_demand=8, launch=launch(), application="steady")
+    wait_for(lambda: slots_of_running_executors(s) == 8, timeout=30, what="8 slots running")
+    before = pods(cluster, s.id)
+
+    # The API server goes away for a few seconds; meanwhile the session wants
+    # more. The backend backs off, the watch resumes, the pods come, once.
+    cluster.stop_apiserver()
+    s.update_demand(slots=16)
+    time.sleep(4)
+    cluster.start_apiserver()
+    wait_for(lambda: slots_of_running_executors(s) == 16, timeout=60, what="16 slots after the restart")
+    after = pods(cluster, s.id, running=True)
+    live = {e.executor_id for e in s.heartbeat(wait_ms=0).executors if e.state in (1, 2)}
+    assert len(after) == len(live), (after, live)
+    assert set(before) <= set(after)
+    assert "k8s_watch_broken" in d.log() or "k8s_watch_expired" in d.log()
+
+    # kill -9: the pods keep running; the restarted daemon adopts them (none
+    # duplicated) and deletes an orphan that carries its mark.
+    instance = cluster.get_pod(NAMESPACE, next(iter(after)))["metadata"]["labels"][INSTANCE_LABEL]
+    uids = {n: cluster.get_pod(NAMESPACE, n)["metadata"]["uid"] for n in after}
+    d.kill9()
+    res = {"cpu": "1", "memory": "1Gi"}
+    cluster.create(cluster.pod_path(NAMESPACE), {
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": f"{instance}-orphan-1", "labels": {INSTANCE_LABEL: instance},
+                     "annotations": {"session-scheduler.io/executor-id": "orphan-1"}},
+        "spec": {"nodeName": "worker-0", "restartPolicy": "Never",
+                 "containers": [{"name": "executor", "image": IMAGE, "resources": {"requests": res, "limits": res}}]}})
+    d.start(timeout=60)
+    s.client = d.client()  # the driver re-attaches to the new port
+    s.heartbeat(wait_ms=0)
+    wait_for(lambda: f"{instance}-orphan-1" not in pods(cluster), timeout=30, what="orphan deleted")
+    assert "k8s_pod_adopted" in d.log()
+    now = pods(cluster, s.id, running=True)
+    assert {n: cluster.get_pod(NAMESPACE, n)["metadata"]["uid"] for n in now} == uids
+    assert slots_of_running_executors(s) == 16
+    s.unregister()
+    wait_for(lambda: not pods(cluster), timeout=30, what="pods deleted")
+
+
+def test_bad_backend_configuration_is_refused(tmp_path, kube_cluster):
+    d = Daemon(tmp_path / "bad", k8s_config(tmp_path / "data", kube_cluster.kubeconfig_path,
+                                            extra_k8s="    capacity: cloud\n"))
+    with pytest.raises(RuntimeError, match=r"backend.k8s.capacity: expected nodes or pool"):
+        d.start(timeout=30)
