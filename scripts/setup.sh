@@ -6,7 +6,8 @@ set -euo pipefail
 
 # Debian packages: the product card's libraries, the helpers we build on,
 # the developer tools CI uses (formatting, static analysis, fuzzing), and
-# PostgreSQL for the billing SQL tests (tests/sql start their own server).
+# PostgreSQL for the billing SQL tests (tests/sql start their own server),
+# etcd for the Kubernetes API server of tests/k8s (tests/infra/kube_cluster.py).
 APT_PACKAGES=(
   build-essential cmake ninja-build pkg-config git ca-certificates curl
   libthrift-dev thrift-compiler librocksdb-dev librdkafka-dev libboost-all-dev
@@ -16,6 +17,7 @@ APT_PACKAGES=(
   prometheus
   openjdk-17-jdk-headless maven
   postgresql
+  etcd-server
 )
 
 missing=()
@@ -44,3 +46,7 @@ bash "$(dirname "${BASH_SOURCE[0]}")/python-env.sh"
 # A real Kafka broker's jars for the tests (tests/infra/kafka_broker.py), from
 # Maven Central into ~/.cache/session-scheduler/kafka.
 bash "$(dirname "${BASH_SOURCE[0]}")/kafka-jars.sh" >/dev/null
+
+# The Kubernetes tools for tests/k8s (kube-apiserver, kwok, helm), built with
+# Go from their modules, pinned, into ~/.cache/session-scheduler/k8s/bin.
+bash "$(dirname "${BASH_SOURCE[0]}")/k8s-tools.sh" >/dev/null
