@@ -55,10 +55,10 @@ if build build all -DCMAKE_BUILD_TYPE=RelWithDebInfo; then
   echo "== tests"
   (cd build && ctest --output-on-failure -j "$JOBS" --timeout 600) 2>&1 | tee build/ctest.log
   count_ctest build/ctest.log
-  echo "== Python client, integration (real sessiond, executors, Prometheus), billing (Kafka, PostgreSQL), Spark and streaming end-to-end tests"
+  echo "== Python client, integration (real sessiond, executors, Prometheus), billing (Kafka, PostgreSQL), Spark, streaming and Kubernetes (API server, chart) end-to-end tests"
   PY=${SCHED_VENV:-$HOME/.cache/session-scheduler/venv}/bin/python
   # Two runs: each folder's conftest.py is its own module named conftest.
-  for suite in client/python/tests tests/integration tests/infra tests/sql tests/billing tests/spark tests/streaming; do
+  for suite in client/python/tests tests/integration tests/infra tests/sql tests/billing tests/spark tests/streaming tests/k8s; do
     log=build/pytest-$(basename "$(dirname "$suite")")-$(basename "$suite").log
     PYTHONPATH=$ROOT/build/python:$ROOT/client/python "$PY" -m pytest -p no:cacheprovider "$suite" 2>&1 | tee "$log"
     count_pytest "$log"
