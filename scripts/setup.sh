@@ -12,7 +12,7 @@ APT_PACKAGES=(
   build-essential cmake ninja-build pkg-config git ca-certificates curl
   libthrift-dev thrift-compiler librocksdb-dev librdkafka-dev libboost-all-dev
   prometheus-cpp-dev libgtest-dev libgmock-dev
-  libyaml-cpp-dev nlohmann-json3-dev libfmt-dev libspdlog-dev libcli11-dev
+  libyaml-cpp-dev nlohmann-json3-dev libfmt-dev libspdlog-dev libcli11-dev libcurl4-openssl-dev
   clang clang-format clang-tidy cppcheck libclang-rt-14-dev llvm
   prometheus
   openjdk-17-jdk-headless maven
