@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "core/quantity.hpp"
@@ -29,10 +30,17 @@ Result<std::string> read_key(const FieldPath& ctx, const YAML::Node& key) {
 
 Status check_keys(const FieldPath& ctx, const YAML::Node& map, std::initializer_list<const char*> allowed) {
   if (!map.IsMap()) return ctx.error(map, "expected a map, got " + scalar_text(map));
+  // yaml-cpp keeps both copies of a repeated key and lookups see only the
+  // first: an operator's later line would be silently ignored.
+  std::map<std::string, int> seen;
   for (const auto& kv : map) {
     auto k = read_key(ctx, kv.first);
     if (!k) return k.status();
     const std::string& key = *k;
+    auto [first, fresh] = seen.emplace(key, line_of(kv.first));
+    if (!fresh) {
+      return (ctx / key).error(kv.first, "given twice (first on line " + std::to_string(first->second) + ")");
+    }
     bool ok = false;
     for (const char* a : allowed) ok = ok || key == a;
     if (!ok) {

@@ -19,7 +19,7 @@ IMAGE = "registry.invalid/spark-executor:test"
 INSTANCE_LABEL = "session-scheduler.io/instance"
 
 
-def k8s_config(data_dir, kubeconfig, extra_k8s="", grace="1s", namespace=NAMESPACE):
+def k8s_config(data_dir, kubeconfig, extra_k8s="", grace="1s", namespace=NAMESPACE, pending_timeout="60s"):
     return f"""\
 data_dir: {data_dir}
 listen: 127.0.0.1:0
@@ -38,7 +38,7 @@ backend:
   k8s:
     kubeconfig: {kubeconfig}
     namespace: {namespace}
-    pending_timeout: 60s
+    pending_timeout: {pending_timeout}
     orphan_grace: 0s
     qps: 200
     burst: 400
@@ -259,3 +259,26 @@ def test_pool_mode_takes_capacity_from_a_quota(cluster, daemon):
     s.unregister()
     wait_for(lambda: not [p for p in cluster.list_pods(ns) if not p["metadata"].get("deletionTimestamp")],
              timeout=30, what="pods deleted")
+
+
+def test_pod_pending_too_long_is_a_launch_failure(cluster, daemon):
+    """A node whose kubelet never starts anything (its image never pulls):
+    after pending_timeout the daemon hears a launch failure naming the
+    reason, and the pod is deleted."""
+    for n in range(4):
+        cluster.cordon(f"worker-{n}")
+    cluster.add_nodes(1, cpu="4", memory="16Gi", prefix="stuck", managed=False)
+    d = daemon(pending_timeout="3s")
+    admin = d.client()
+    wait_for(lambda: [h.name for h in admin.admin.status().hosts if not h.draining] == ["stuck-0"],
+             what="only the stuck node schedulable")
+    s = admin.register("/A", sla="batch", initial_demand=2, launch=launch(), application="stuck")
+    name = wait_for(lambda: list(pods(cluster, s.id)), timeout=30, what="a pod")[0]
+    cluster.patch(cluster.pod_path(NAMESPACE, name) + "/status", {"status": {"phase": "Pending", "containerStatuses": [
+        {"name": "executor", "image": IMAGE, "imageID": "", "ready": False, "restartCount": 0,
+         "state": {"waiting": {"reason": "ImagePullBackOff", "message": "Back-off pulling image"}}}]}})
+    failed = wait_for(lambda: [e for e in s.heartbeat(wait_ms=0).executors if e.state == 4], timeout=30,
+                      what="the launch reported failed")
+    assert "pending for" in failed[0].detail and "ImagePullBackOff" in failed[0].detail, failed[0].detail
+    assert "k8s_pod_pending_too_long" in d.log()
+    s.unregister()

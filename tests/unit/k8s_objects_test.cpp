@@ -262,6 +262,11 @@ consumers:
       << bad.status().message();
   EXPECT_FALSE(config_from("capacity: pool\n").is_ok());  // neither pool nor quota
   EXPECT_FALSE(config_from("qps: 0\n").is_ok());
+  auto twice = config_from("qps: 1\npending_timeout: 5m\nqps: 2\n");
+  ASSERT_FALSE(twice.is_ok());
+  EXPECT_NE(twice.status().message().find("sessiond.yaml:3: backend.k8s.qps: given twice (first on line 1)"),
+            std::string::npos)
+      << twice.status().message();
   EXPECT_FALSE(config_from("nodeselector: {}\n").is_ok());
   EXPECT_FALSE(config_from("consumers: {gpu: {}}\n").is_ok());
   EXPECT_FALSE(config_from("consumers: {/gpu: {tolerations: [{key: a, colour: red}]}}\n").is_ok());
