@@ -359,7 +359,7 @@ Result<ApiEndpoint> resolve_endpoint(const K8sBackendConfig& config) {
     const char* home = std::getenv("HOME");
     if (env != nullptr && *env != '\0') {
       path = env;
-      if (path.find(':') != std::string::npos) path = path.substr(0, path.find(':'));
+      if (path.find(':') != std::string::npos) path.resize(path.find(':'));
     } else if (home != nullptr) {
       path = std::string(home) + "/.kube/config";
     }

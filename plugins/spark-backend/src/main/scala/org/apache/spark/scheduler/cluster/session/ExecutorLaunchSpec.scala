@@ -60,6 +60,8 @@ object ExecutorLaunchSpec {
     spec.setCommand(command.asJava)
     spec.setEnv(env.asJava)
     spec.setWorking_dir(settings.executorWorkDir)
+    spec.setImage(settings.executorImage)
+    spec.setBackend_options(settings.backendOptions.asJava)
     spec
   }
 

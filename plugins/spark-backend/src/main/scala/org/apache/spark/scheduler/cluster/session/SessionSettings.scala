@@ -32,10 +32,14 @@ final case class SessionSettings(
     tlsCaFile: Option[String],
     streamingDrainTargetMs: Long = 30000,
     streamingLowBacklog: Long = 100,
-    streamingShrinkHoldMs: Long = 60000)
+    streamingShrinkHoldMs: Long = 60000,
+    executorImage: String = "",
+    backendOptions: Map[String, String] = Map.empty)
 
 object SessionSettings {
   val Prefix = "spark.session."
+  /** spark.session.backend.<option>: handed to the backend that runs the executors (see its README). */
+  val BackendPrefix = "spark.session.backend."
 
   /** One setting: its key after the prefix, its default as text, and help. */
   final case class Setting(key: String, default: String, help: String) {
@@ -58,6 +62,7 @@ object SessionSettings {
     Setting("demandInterval", "200ms", "how often changed demand is reported (a new stage is reported at once)"),
     Setting("connectTimeout", "5s", "TCP connect and call timeout towards sessiond"),
     Setting("executor.hostname", "", "address executors bind and advertise (default: sessiond's host, 127.0.0.1 for a loopback daemon)"),
+    Setting("executor.image", "", "container image of executors for backends that run containers (Kubernetes); default: spark.kubernetes.executor.container.image, else spark.kubernetes.container.image, else the backend's"),
     Setting("executor.workDir", "", "executor working directory (placeholders allowed); empty: the backend's choice"),
     Setting("slot.memory", "0", "memory of one slot (e.g. 1g); 0: the server's slot"),
     Setting("tls", "false", "speak TLS to sessiond (its api.tls); implied by spark.session.tls.ca"),
@@ -70,14 +75,16 @@ object SessionSettings {
   private val known: Set[String] = All.map(_.fullKey).toSet
 
   def help: String =
-    All.map(s => f"  ${s.fullKey}%-34s ${s.help}" + (if (s.default.nonEmpty) s" [${s.default}]" else "")).mkString("\n")
+    (All.map(s => f"  ${s.fullKey}%-34s ${s.help}" + (if (s.default.nonEmpty) s" [${s.default}]" else "")) :+
+      f"  ${BackendPrefix + "<option>"}%-34s an option for the executors' backend, e.g. spark.session.backend.k8s.ownerName").mkString("\n")
 
   /**
    * Reads the settings from Spark's configuration (as key/value pairs) and
    * the environment. Left(message) names the first bad setting.
    */
   def parse(conf: Map[String, String], env: Map[String, String], sparkUser: String): Either[String, SessionSettings] = {
-    val unknown = conf.keys.filter(k => k.startsWith(Prefix) && !known.contains(k)).toSeq.sorted
+    val unknown = conf.keys.filter(k => k.startsWith(Prefix) && !known.contains(k) && !k.startsWith(BackendPrefix))
+      .toSeq.sorted
     if (unknown.nonEmpty) {
       return Left(s"unknown setting ${unknown.head}; the spark.session.* settings are:\n$help")
     }
@@ -176,7 +183,11 @@ object SessionSettings {
       tlsCaFile = tlsCa,
       streamingDrainTargetMs = drainTarget,
       streamingLowBacklog = lowBacklog,
-      streamingShrinkHoldMs = shrinkHold)
+      streamingShrinkHoldMs = shrinkHold,
+      executorImage = Seq(raw("executor.image"), conf.getOrElse("spark.kubernetes.executor.container.image", ""),
+        conf.getOrElse("spark.kubernetes.container.image", "")).map(_.trim).find(_.nonEmpty).getOrElse(""),
+      backendOptions = conf.collect { case (k, v) if k.startsWith(BackendPrefix) && k.length > BackendPrefix.length =>
+        k.stripPrefix(BackendPrefix) -> v.trim })
   }
 
   /** A token file's first line, trimmed; None when unreadable. */

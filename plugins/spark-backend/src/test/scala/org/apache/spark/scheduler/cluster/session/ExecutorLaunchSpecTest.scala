@@ -36,6 +36,18 @@ class ExecutorLaunchSpecTest {
     assertFalse(env.contains("HOME"))
   }
 
+  @Test def imageAndBackendOptionsReachTheLaunchSpec(): Unit = {
+    val conf = Map("spark.kubernetes.container.image" -> "spark:4", "spark.session.backend.k8s.ownerName" -> "drv",
+      "spark.session.backend.k8s.ownerUid" -> "u-1")
+    val s = SessionSettings.parse(conf, Map.empty, "u").toOption.get
+    val spec = ExecutorLaunchSpec.build(new SparkConf(false), s, "spark://d:1", "app-1", "h", None, Map.empty, Map.empty)
+    assertEquals("spark:4", spec.getImage)
+    assertEquals(Map("k8s.ownerName" -> "drv", "k8s.ownerUid" -> "u-1"), spec.getBackend_options.asScala.toMap)
+    val own = SessionSettings.parse(conf + ("spark.session.executor.image" -> "mine:1"), Map.empty, "u").toOption.get
+    assertEquals("mine:1", own.executorImage)
+    assertTrue(SessionSettings.parse(Map("spark.session.executor.imag" -> "x"), Map.empty, "u").isLeft)
+  }
+
   @Test def splitsQuotedOptions(): Unit =
     assertEquals(Seq("-a", "b c", "-d=e f"), ExecutorLaunchSpec.splitOptions(""" -a "b c"  '-d=e f' """))
 }
