@@ -124,13 +124,14 @@ int run(const config::DaemonConfig& cfg) {
 
   metrics::HttpEndpoint http(
       io, cfg.metrics_listen,
-      [&engine, &metrics, &kafka, &files](std::function<void(std::string)> done) {
-        boost::asio::post(engine.strand(), [&engine, &metrics, &kafka, &files, done = std::move(done)] {
+      [&engine, &metrics, &kafka, &files, &backend](std::function<void(std::string)> done) {
+        boost::asio::post(engine.strand(), [&engine, &metrics, &kafka, &files, &backend, done = std::move(done)] {
           engine.refresh_metrics();
           std::map<std::string, std::int64_t> cursors;
           if (kafka) cursors["kafka"] = kafka->stats().cursor.load();
           if (files) cursors["files"] = files->stats().cursor.load();
           metrics.set_billing(engine.ledger().durable_id(), cursors);
+          metrics.set_backend((*backend)->name(), (*backend)->counters());
           done(metrics.serialize());
         });
       },

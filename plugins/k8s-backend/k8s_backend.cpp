@@ -686,6 +686,22 @@ k8s::BackendStats K8sBackend::stats() const {
   return core_->stats();
 }
 
+std::map<std::string, std::uint64_t> K8sBackend::counters() const {
+  const k8s::BackendStats s = core_->stats();
+  std::map<std::string, std::uint64_t> out;
+  for (const auto& [verb, n] : s.client.requests) out["request_" + verb] = n;
+  out["retry"] = s.client.retries;
+  out["throttled"] = s.client.throttled;
+  out["server_throttled"] = s.client.server_throttled;
+  out["pod_created"] = s.pods_created;
+  out["pod_deleted"] = s.pods_deleted;
+  out["pod_create_failed"] = s.create_failures;
+  out["orphan_deleted"] = s.orphans_deleted;
+  out["watch_relist"] = s.watch_relists;
+  out["watch_resume"] = s.watch_resumes;
+  return out;
+}
+
 Status register_k8s_backend() {
   static const Status registered =
       register_backend("k8s", [](const BackendContext& context) -> Result<std::unique_ptr<ExecutorBackend>> {

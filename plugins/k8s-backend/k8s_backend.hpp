@@ -56,6 +56,7 @@ class K8sBackend final : public ExecutorBackend {
   void shutdown() override;
 
   k8s::BackendStats stats() const;
+  std::map<std::string, std::uint64_t> counters() const override;
 
   class Core;
 

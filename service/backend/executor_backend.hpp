@@ -121,6 +121,10 @@ class ExecutorBackend {
   // that is already gone is not an error.
   virtual Status stop(const std::string& executor_id, std::chrono::milliseconds grace) = 0;
 
+  // Running totals of what the backend did ("request_create", "retry",
+  // "pod_created", ...), for /metrics. Thread-safe; cheap.
+  virtual std::map<std::string, std::uint64_t> counters() const { return {}; }
+
   // Stops watching and forgets timers. Executors keep running: a daemon that
   // shuts down (or dies) does not take its executors with it.
   virtual void shutdown() = 0;

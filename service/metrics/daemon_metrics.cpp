@@ -89,6 +89,12 @@ DaemonMetrics::DaemonMetrics() : registry_(std::make_shared<prometheus::Registry
                      .Name("sessiond_billing_export_lag_records")
                      .Help("Per sink: ledger records not yet delivered")
                      .Register(r);
+  backend_ops_ = &BuildCounter()
+                      .Name("sessiond_backend_operations_total")
+                      .Help(
+                          "What the resource backend did: API requests by verb, retries, throttling, pods "
+                          "created and deleted, watch re-lists")
+                      .Register(r);
   for (auto sla : {"interactive", "streaming", "batch"}) first_executor_->Add({{"sla", sla}}, latency_buckets());
   // Every reason a revocation can carry starts at zero, so rate() and
   // alerts see the series before the first preemption.
@@ -176,6 +182,17 @@ void DaemonMetrics::set_billing(std::int64_t ledger_last_id, const std::map<std:
   for (const auto& [sink, cursor] : sink_cursors) {
     export_cursor_->Add({{"sink", sink}}).Set(static_cast<double>(cursor));
     export_lag_->Add({{"sink", sink}}).Set(static_cast<double>(std::max<std::int64_t>(0, ledger_last_id - cursor)));
+  }
+}
+
+void DaemonMetrics::set_backend(std::string_view backend, const std::map<std::string, std::uint64_t>& counters) {
+  for (const auto& [op, total] : counters) {
+    std::uint64_t& seen = backend_seen_[op];
+    if (total > seen) {
+      backend_ops_->Add({{"backend", std::string(backend)}, {"operation", op}})
+          .Increment(static_cast<double>(total - seen));
+    }
+    seen = total;
   }
 }
 

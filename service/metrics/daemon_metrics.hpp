@@ -48,6 +48,8 @@ class DaemonMetrics {
 
   // Billing: the ledger's last record id, and per sink (kafka, files) the
   // last id delivered and how far behind the ledger it is.
+  // The backend's running totals (ExecutorBackend::counters()).
+  void set_backend(std::string_view backend, const std::map<std::string, std::uint64_t>& counters);
   void set_billing(std::int64_t ledger_last_id, const std::map<std::string, std::int64_t>& sink_cursors);
 
   // The text exposition format.
@@ -70,6 +72,8 @@ class DaemonMetrics {
   prometheus::Gauge* ledger_records_;
   prometheus::Family<prometheus::Gauge>* export_cursor_;
   prometheus::Family<prometheus::Gauge>* export_lag_;
+  prometheus::Family<prometheus::Counter>* backend_ops_;
+  std::map<std::string, std::uint64_t> backend_seen_;  // what backend_ops_ already counts
 
   std::mutex mu_;  // guards the label caches below
   std::map<std::string, prometheus::Histogram*, std::less<>> rpc_by_method_;

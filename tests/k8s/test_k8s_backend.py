@@ -3,8 +3,10 @@ kube-apiserver, kwok playing the kubelets): executor pods for sessions in
 several consumers through the reference scenario's reclaims, a failed pod,
 a cordoned node, an API server restart and a kill -9 of sessiond."""
 
+import re
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -149,6 +151,13 @@ def test_pods_follow_the_reference_scenario(cluster, daemon):
         s.unregister()
     wait_for(lambda: not pods(cluster), timeout=30, what="all pods deleted")
     assert admin.admin.status().executors == 0
+
+    # What the backend asked of the API server is on /metrics.
+    text = urllib.request.urlopen(f"http://127.0.0.1:{d.metrics_port}/metrics", timeout=10).read().decode()
+    ops = {m.group(1): float(m.group(2)) for m in re.finditer(
+        r'sessiond_backend_operations_total\{backend="k8s",operation="([a-z_]+)"\} ([0-9.e+]+)', text)}
+    assert ops.get("request_create", 0) >= 8 and ops.get("request_delete", 0) >= 8, ops
+    assert ops.get("request_watch", 0) >= 3, ops
 
 
 def test_failed_pod_and_cordoned_node(cluster, daemon):
