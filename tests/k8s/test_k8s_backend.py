@@ -291,3 +291,27 @@ def test_pod_pending_too_long_is_a_launch_failure(cluster, daemon):
     assert "pending for" in failed[0].detail and "ImagePullBackOff" in failed[0].detail, failed[0].detail
     assert "k8s_pod_pending_too_long" in d.log()
     s.unregister()
+
+
+def test_other_workloads_pods_take_room_from_a_node(cluster, daemon):
+    """A node offers its allocatable minus what pods that are not the
+    daemon's request; they come and go while sessiond runs."""
+    d = daemon()
+    admin = d.client()
+
+    def cpu_of(node):
+        return next(h.capacity.cpu_millis for h in admin.admin.status().hosts if h.name == node)
+
+    assert cpu_of("worker-1") == 5000
+    cluster.create_namespace("other")
+    cluster.create_pod("other", "web-1", node="worker-1", cpu="2", memory="1Gi")
+    wait_for(lambda: cpu_of("worker-1") == 3000, timeout=30, what="worker-1 down to 3 cpus")
+    s = admin.register("/A", sla="batch", initial_demand=20, launch=launch(), application="around-web")
+    wait_for(lambda: granted(admin, "/A") == 18, timeout=30, what="A = the 18 slots left")
+    on_1 = [e for e in s.heartbeat(wait_ms=0).executors if e.host == "worker-1" and e.state in (1, 2)]
+    assert sum(e.slots for e in on_1) == 3, on_1
+    cluster.delete(cluster.pod_path("other", "web-1"), grace_period_seconds=0)
+    wait_for(lambda: cpu_of("worker-1") == 5000, timeout=30, what="worker-1 back to 5 cpus")
+    wait_for(lambda: granted(admin, "/A") == 20, timeout=30, what="A = 20")
+    s.unregister()
+    wait_for(lambda: not pods(cluster), timeout=30, what="pods deleted")
