@@ -83,9 +83,12 @@ class K8sBackend::Core : public std::enable_shared_from_this<K8sBackend::Core> {
     ReconcileResult out;
     std::lock_guard lock(mu_);
     std::set<std::string> known_ids;
+    std::map<std::string, const k8s::PodView*> by_executor;
+    for (const auto& [name, pod] : seen_) by_executor.emplace(pod.executor_id, &pod);  // the first by name wins
     for (const auto& k : known) {
       known_ids.insert(k.executor_id);
-      auto pod = seen_by_executor(k.executor_id);
+      auto found = by_executor.find(k.executor_id);
+      const k8s::PodView* pod = found == by_executor.end() ? nullptr : found->second;
       if (pod == nullptr || pod->ended() || pod->deleting) {
         out.gone.push_back(k.executor_id);
         if (pod != nullptr && config_.delete_ended_pods && !pod->deleting)
@@ -380,12 +383,6 @@ class K8sBackend::Core : public std::enable_shared_from_this<K8sBackend::Core> {
   }
 
   // --- executor pods ------------------------------------------------------------------
-  const k8s::PodView* seen_by_executor(const std::string& id) const {
-    for (const auto& [name, pod] : seen_)
-      if (pod.executor_id == id) return &pod;
-    return nullptr;
-  }
-
   void emit(ExecutorEventKind kind, const std::string& id, const std::string& pod, int code, std::string detail) {
     if (!sink_) return;
     ExecutorEvent ev;
@@ -526,7 +523,6 @@ class K8sBackend::Core : public std::enable_shared_from_this<K8sBackend::Core> {
       if (it == tracked_.end()) return;
       if (it->second.stop_requested) {
         // Stopped before its pod existed: nothing to delete.
-        const std::string pod = it->second.pod;
         tracked_.erase(it);
         emit(ExecutorEventKind::kExited, id, "", -15, "stopped before its pod was created");
         return;

@@ -62,10 +62,6 @@ std::string base64_decode(const std::string& in, bool* ok) {
   return out;
 }
 
-Result<std::string> read_file(const std::string& path, const std::string& what) {
-  return config::read_text_file(path, what);
-}
-
 // A kubeconfig field given as a file (relative to the kubeconfig) or inline
 // base64 data.
 Result<std::string> file_or_data(const YAML::Node& n, const std::string& file_key, const std::string& data_key,
@@ -79,7 +75,7 @@ Result<std::string> file_or_data(const YAML::Node& n, const std::string& file_ke
   if (n[file_key]) {
     std::string p = n[file_key].as<std::string>();
     if (!p.empty() && p[0] != '/') p = base_dir + "/" + p;
-    return read_file(p, what);
+    return config::read_text_file(p, what);
   }
   return std::string();
 }
@@ -93,7 +89,7 @@ const YAML::Node find_named(const YAML::Node& list, const std::string& name, con
 }
 
 Result<ApiEndpoint> from_kubeconfig(const std::string& path, const std::string& context_name) {
-  auto text = read_file(path, "kubeconfig");
+  auto text = config::read_text_file(path, "kubeconfig");
   if (!text) return text.status();
   auto doc = config::load_yaml(*text, path);
   if (!doc) return doc.status();
@@ -345,11 +341,11 @@ Result<ApiEndpoint> resolve_endpoint(const K8sBackendConfig& config) {
     std::string h = host;
     if (h.find(':') != std::string::npos) h = "[" + h + "]";  // IPv6
     e.server = "https://" + h + ":" + (port != nullptr && *port != '\0' ? port : "443");
-    auto ca = read_file(std::string(kServiceAccountDir) + "/ca.crt", "service account CA");
+    auto ca = config::read_text_file(std::string(kServiceAccountDir) + "/ca.crt", "service account CA");
     if (!ca) return ca.status();
     e.ca_pem = *ca;
     e.token_file = std::string(kServiceAccountDir) + "/token";
-    auto ns = read_file(std::string(kServiceAccountDir) + "/namespace", "service account namespace");
+    auto ns = config::read_text_file(std::string(kServiceAccountDir) + "/namespace", "service account namespace");
     if (ns) e.ns = *ns;
     return e;
   }

@@ -41,7 +41,17 @@ consumers:
 """
 
 
-def base_config(data_dir, tree=REFERENCE_TREE, grace="1s", extra=""):
+LOCAL_BACKEND = """\
+backend:
+  type: local
+  local:
+    hosts:
+      - {name: h1, cpu: 10, memory: 10Gi}
+      - {name: h2, cpu: 10, memory: 10Gi}
+"""
+
+
+def base_config(data_dir, tree=REFERENCE_TREE, grace="1s", extra="", backend=LOCAL_BACKEND):
     return f"""\
 data_dir: {data_dir}
 listen: 127.0.0.1:0
@@ -58,13 +68,7 @@ auth:
     - {{token: {ADMIN_TOKEN}, principal: ops, admin: true}}
     - {{token: {TENANT_A_TOKEN}, principal: team-a, consumers: [/A]}}
     - {{token: {TENANT_B_TOKEN}, principal: team-b, consumers: [/B]}}
-backend:
-  type: local
-  local:
-    hosts:
-      - {{name: h1, cpu: 10, memory: 10Gi}}
-      - {{name: h2, cpu: 10, memory: 10Gi}}
-{extra}{tree}"""
+{backend}{extra}{tree}"""
 
 
 class Daemon:

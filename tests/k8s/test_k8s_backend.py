@@ -14,7 +14,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "integration"))
 
-from harness import ADMIN_TOKEN, REFERENCE_TREE, Daemon, granted, ss, wait_for  # noqa: E402
+from harness import Daemon, base_config, granted, ss, wait_for  # noqa: E402
 
 NAMESPACE = "executors"
 IMAGE = "registry.invalid/spark-executor:test"
@@ -22,19 +22,7 @@ INSTANCE_LABEL = "session-scheduler.io/instance"
 
 
 def k8s_config(data_dir, kubeconfig, extra_k8s="", grace="1s", namespace=NAMESPACE, pending_timeout="60s"):
-    return f"""\
-data_dir: {data_dir}
-listen: 127.0.0.1:0
-metrics_listen: 127.0.0.1:0
-log: {{level: debug}}
-sessions: {{lease_ttl: 30s, kill_timeout: 2s, exited_retention: 60s, max_wait: 5s}}
-scheduler:
-  slot: {{cpu: 1, memory: 1Gi}}
-  grace: {grace}
-  pass_interval: 1ms
-auth:
-  tokens:
-    - {{token: {ADMIN_TOKEN}, principal: ops, admin: true}}
+    return base_config(data_dir, grace=grace, backend=f"""\
 backend:
   type: k8s
   k8s:
@@ -44,7 +32,7 @@ backend:
     orphan_grace: 0s
     qps: 200
     burst: 400
-{extra_k8s}{REFERENCE_TREE}"""
+{extra_k8s}""")
 
 
 @pytest.fixture
