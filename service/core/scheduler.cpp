@@ -17,6 +17,31 @@ VictimKey key_of(const Session& s) {
   return victim_key(s.spec.sla, s.spec.priority, s.start, s.seq);
 }
 
+// Whether a node's capacity moved by less than half its smallest executor
+// in every kind since it was last split: such a move cannot change whole
+// executors, and re-splitting for it would re-split the whole subtree on
+// every grant elsewhere. The drift stays bounded: it is measured from the
+// capacity last split with, not from the previous pass.
+// A kind no executor below uses does not matter to the node at all.
+bool near(const FracResources& last, const FracResources& now, const Resources& grain) {
+  for (std::size_t k = 0; k < kMaxResourceKinds; ++k) {
+    const auto kind = static_cast<ResourceKind>(k);
+    if (grain[kind] <= 0) continue;
+    if (std::abs(last[kind] - now[kind]) > 0.5 * static_cast<double>(grain[kind]) + 1e-9) return false;
+  }
+  return true;
+}
+
+// Per kind, the smaller non-zero amount of the two (0 when neither has it).
+Resources finer(const Resources& a, const Resources& b) {
+  Resources out;
+  for (std::size_t k = 0; k < kMaxResourceKinds; ++k) {
+    const auto kind = static_cast<ResourceKind>(k);
+    out[kind] = a[kind] <= 0 ? b[kind] : b[kind] <= 0 ? a[kind] : std::min(a[kind], b[kind]);
+  }
+  return out;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Scheduler>> Scheduler::create(const SchedulerConfig& config, const Clock* clock) {
@@ -574,6 +599,7 @@ void Scheduler::aggregate() {
     FracResources ri_children;
     VictimKey victim;
     Resources unit;
+    Resources grain;
     auto smaller = [&](const Resources& a, const Resources& b) {
       if (b.is_zero()) return a;
       if (a.is_zero()) return b;
@@ -596,7 +622,10 @@ void Scheduler::aggregate() {
           budget -= shape_of(s) * s.pinned;
         }
         if (s.effective() > s.pinned) victim = std::min(victim, key_of(s));
-        if (s.want > 0) unit = smaller(unit, shape_of(s));
+        if (s.want > 0) {
+          unit = smaller(unit, shape_of(s));
+          grain = finer(grain, shape_of(s));
+        }
       }
     } else {
       for (int c : tn.children) {
@@ -605,6 +634,7 @@ void Scheduler::aggregate() {
         ri_children += cs.reserved_idle;
         victim = std::min(victim, cs.victim);
         unit = smaller(unit, cs.unit);
+        grain = finer(grain, cs.grain);
       }
     }
     // A consumer that may not borrow can use no more than it owns, less what
@@ -616,6 +646,7 @@ void Scheduler::aggregate() {
     st.reserved_idle = FracResources::max((FracResources(plan.reserved) - g).clamped(), ri_children);
     st.victim = victim;
     st.unit = unit;
+    st.grain = grain;
     st.queued = false;
   }
   dirty_nodes_.clear();
@@ -632,7 +663,7 @@ void Scheduler::distribute(int node, const FracResources& capacity) {
     last_stranded_ = hosts_.stranded();
     st.dirty = true;
   }
-  if (!st.dirty && st.last_capacity == capacity) return;
+  if (!st.dirty && near(st.last_capacity, capacity, st.grain)) return;
   st.dirty = false;
   st.last_capacity = capacity;
   st.target = capacity;

@@ -150,6 +150,10 @@ class Scheduler {
     Resources held_all;  // physically held: revocations in flight included
     VictimKey victim;
     Resources unit;  // smallest executor shape of sessions that want slots
+    // Per kind, the least amount of it any executor below that wants slots
+    // takes (0: none uses the kind): how far the node's capacity can move
+    // without changing a whole executor.
+    Resources grain;
     FracResources target;
     FracResources last_capacity;
     bool dirty = true;    // the policy must look at it again
