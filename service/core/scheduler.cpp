@@ -135,7 +135,31 @@ Status Scheduler::drain_host(std::string_view name, bool drain) {
 }
 
 Status Scheduler::set_host_capacity(std::string_view name, const Resources& capacity) {
+  auto hi = hosts_.find(name);
+  if (!hi) return hi.status();
   SCHED_RETURN_IF_ERROR(hosts_.set_capacity(name, capacity));
+  const Host& h = hosts_.host(*hi);
+  // Grown back before the deadlines: slots taken for the shrink may stay,
+  // the latest taken first, as far as the host can hold them.
+  std::vector<std::uint64_t> forced;
+  Resources leaving;
+  for (const auto& [id, r] : revocations_) {
+    if (r.host != *hi || !r.forced) continue;
+    forced.push_back(id);
+    leaving += sessions_[static_cast<std::size_t>(r.session)].spec.shape * r.slots;
+  }
+  now_ = clock_->now_ms();
+  for (auto it = forced.rbegin(); it != forced.rend(); ++it) {
+    const Revocation& r = revocations_.at(*it);
+    const Resources shape = sessions_[static_cast<std::size_t>(r.session)].spec.shape;
+    std::int64_t keep = r.slots;
+    while (keep > 0 && !(h.used - leaving + shape * keep).fits_in(h.capacity)) --keep;
+    if (keep == 0) continue;
+    leaving -= shape * keep;
+    note_session(r.session);
+    cancel_revocation(*it, keep, &pending_);
+  }
+  if (!(h.used - leaving).fits_in(h.capacity)) shrunk_pending_.push_back(*hi);
   refresh_norm();
   return Status::ok();
 }
@@ -383,6 +407,7 @@ Decisions Scheduler::schedule() {
   }
   expire_revocations();
   revoke_draining();
+  revoke_overcommitted();
   unblock_where_room_appeared();
   update_wants();
   aggregate();
@@ -543,6 +568,55 @@ void Scheduler::revoke_draining() {
     }
     note_session(static_cast<int>(i));
   }
+}
+
+void Scheduler::revoke_overcommitted() {
+  if (shrunk_pending_.empty()) return;
+  std::sort(shrunk_pending_.begin(), shrunk_pending_.end());
+  shrunk_pending_.erase(std::unique(shrunk_pending_.begin(), shrunk_pending_.end()), shrunk_pending_.end());
+  for (int hi : shrunk_pending_) {
+    const Host& h = hosts_.host(hi);
+    if (!h.up) continue;
+    // What the host holds once the revocations already under way end.
+    Resources staying = h.used;
+    std::vector<std::pair<VictimKey, int>> on_host;
+    for (const auto& [id, r] : revocations_)
+      if (r.host == hi) staying -= sessions_[static_cast<std::size_t>(r.session)].spec.shape * r.slots;
+    for (std::size_t i = 0; i < sessions_.size(); ++i) {
+      const Session& s = sessions_[i];
+      if (!s.live) continue;
+      for (const Placement& p : s.placements)
+        if (p.host == hi && p.slots > p.revoking) on_host.emplace_back(key_of(s), static_cast<int>(i));
+    }
+    std::sort(on_host.begin(), on_host.end());
+    // Streaming minimums last: only a host that cannot hold them takes them.
+    for (const bool pins : {false, true}) {
+      for (const auto& [key, si] : on_host) {
+        if (staying.fits_in(h.capacity)) break;
+        Session& s = sessions_[static_cast<std::size_t>(si)];
+        Placement* p = placement_on(s, hi);
+        if (p == nullptr) continue;
+        const Resources shape = shape_of(s);
+        std::int64_t n = 0;
+        std::int64_t can = p->slots - p->revoking;
+        if (!pins) can = std::min(can, std::max<std::int64_t>(0, s.effective() - s.pinned));
+        while (n < can && !(staying - shape * n).fits_in(h.capacity)) {
+          bool helps = false;
+          for (std::size_t k = 0; k < kMaxResourceKinds; ++k) {
+            const auto kind = static_cast<ResourceKind>(k);
+            helps = helps || ((staying - shape * n)[kind] > h.capacity[kind] && shape[kind] > 0);
+          }
+          if (!helps) break;
+          ++n;
+        }
+        if (n == 0) continue;
+        revoke_at(s, *p, n, Reason::kCapacity, h.name, {}).forced = true;
+        staying -= shape * n;
+        note_session(si);
+      }
+    }
+  }
+  shrunk_pending_.clear();
 }
 
 void Scheduler::update_wants() {
@@ -1352,7 +1426,7 @@ void Scheduler::cancel_revocations(Session& s, std::int64_t slots) {
   std::vector<std::uint64_t> ids;
   for (std::uint64_t id : s.revocations) {
     const Revocation& r = revocations_.at(id);
-    if (r.reason != Reason::kDrain && r.for_session < 0) ids.push_back(id);
+    if (r.reason != Reason::kDrain && !r.forced && r.for_session < 0) ids.push_back(id);
   }
   std::sort(ids.begin(), ids.end(), [&](std::uint64_t a, std::uint64_t b) {
     return revocations_.at(a).deadline > revocations_.at(b).deadline ||

@@ -72,6 +72,9 @@ struct Revocation {
   // deadline, room on this host is kept for them. Empty: anyone.
   std::vector<std::string> claimants;
   std::vector<ClaimantRef> claimant_refs;  // the same, indexed
+  // The host cannot keep these slots whatever the targets say (its
+  // capacity shrank below what it holds): a rising target does not cancel it.
+  bool forced = false;
 };
 
 class Scheduler {
@@ -175,6 +178,9 @@ class Scheduler {
   // Pass stages, in order.
   void expire_revocations();
   void revoke_draining();
+  // Hosts whose capacity shrank below what they hold: the excess is revoked
+  // with grace, most preemptable sessions first.
+  void revoke_overcommitted();
   void update_wants();
   void aggregate();
   void distribute(int node, const FracResources& capacity);
@@ -283,6 +289,7 @@ class Scheduler {
   FracResources last_fill_reserved_;                              // reserved idle capacity when the fill last ran
   Resources last_stranded_;                                       // stranded room the root was last split with
   std::vector<int> drain_pending_;                                // hosts whose slots still need revoking
+  std::vector<int> shrunk_pending_;                               // hosts whose capacity shrank since the last pass
   Decisions pending_;                                             // made between passes (lost hosts, ended sessions)
   std::unordered_map<int, std::vector<std::uint64_t>> promises_;  // host -> revocations there
 

@@ -388,6 +388,40 @@ TEST(Scheduler, UndrainBeforeTheDeadlineKeepsTheSlots) {
   EXPECT_EQ(h.s().pending_revocations(), 0u);
 }
 
+TEST(Scheduler, ShrunkHostRevokesTheExcessBatchFirstAndGrowingBackCancels) {
+  // A pool whose quota is lowered below what it holds: the excess is
+  // revoked with grace, batch before the notebook, even though nobody
+  // waits for the room; raised again before the deadline, the revocations
+  // are withdrawn.
+  Harness h(with_grace(10'000));
+  h.add_hosts(1, 8);
+  ASSERT_TRUE(h.set_tree("  - {name: T}\n").is_ok());
+  ASSERT_TRUE(h.add("nb", "/T", 3, SlaClass::kInteractive).is_ok());
+  ASSERT_TRUE(h.add("etl", "/T", 5).is_ok());
+  h.settle();
+  ASSERT_EQ(h.held("nb") + h.held("etl"), 8);
+  ASSERT_TRUE(h.s().set_host_capacity("h1", h.s().config().slot * 5).is_ok());
+  auto d = h.pass();
+  auto revokes = Harness::of_kind(d, DecisionKind::kRevoke);
+  ASSERT_EQ(revokes.size(), 1u);
+  EXPECT_EQ(revokes[0].session, "etl");
+  EXPECT_EQ(revokes[0].slots, 3);
+  EXPECT_EQ(revokes[0].reason, Reason::kCapacity);
+  // Grown back to 7 before the deadline: two of the three may stay.
+  h.clock().advance(1'000);
+  ASSERT_TRUE(h.s().set_host_capacity("h1", h.s().config().slot * 7).is_ok());
+  d = h.pass();
+  auto cancels = Harness::of_kind(d, DecisionKind::kRevokeCancel);
+  ASSERT_EQ(cancels.size(), 1u);
+  EXPECT_EQ(cancels[0].slots, 2);
+  d = h.settle();
+  EXPECT_EQ(h.held("nb"), 3);
+  EXPECT_EQ(h.held("etl"), 4);
+  EXPECT_EQ(h.s().pending_revocations(), 0u);
+  // Unknown host: an error, nothing changed.
+  EXPECT_FALSE(h.s().set_host_capacity("nope", h.s().config().slot).is_ok());
+}
+
 TEST(Scheduler, LostHostTakesItsSlotsAndOthersReplaceThem) {
   Harness h;
   h.add_hosts(2, 4);
