@@ -159,6 +159,7 @@ class K8sBackend::Core : public std::enable_shared_from_this<K8sBackend::Core> {
     client_->stop();
     if (pods_) pods_->join();
     if (nodes_loop_) nodes_loop_->join();
+    if (quota_loop_) quota_loop_->join();
     if (others_loop_) others_loop_->join();
     for (auto& w : workers_) w.join();
     workers_.clear();
@@ -170,7 +171,7 @@ class K8sBackend::Core : public std::enable_shared_from_this<K8sBackend::Core> {
     k8s::BackendStats s = stats_;
     s.client = client_->stats();
     s.orphans_deleted = orphans_deleted_;
-    for (const auto* loop : {pods_.get(), nodes_loop_.get(), others_loop_.get()}) {
+    for (const auto* loop : {pods_.get(), nodes_loop_.get(), others_loop_.get(), quota_loop_.get()}) {
       if (loop == nullptr) continue;
       s.watch_relists += loop->relists();
       s.watch_resumes += loop->resumes();
@@ -201,38 +202,77 @@ class K8sBackend::Core : public std::enable_shared_from_this<K8sBackend::Core> {
   };
 
   // --- pool mode -------------------------------------------------------------
+  // One host, sized by the configured vector or by a ResourceQuota that is
+  // watched, so an operator who raises or lowers the quota changes the pool
+  // without a restart (lowered: the engine revokes what no longer fits).
   Result<std::vector<core::HostSpec>> pool_hosts() {
     core::HostSpec h;
     h.name = config_.pool_host;
     h.capacity = config_.pool;
     if (!config_.quota.empty()) {
-      auto reply = client_->call("get", "GET", "/api/v1/namespaces/" + ns_ + "/resourcequotas/" + config_.quota);
-      if (!reply) return reply.status();
-      if (reply->code != 200) {
-        return Status::failed_precondition("ResourceQuota " + ns_ + "/" + config_.quota + ": HTTP " +
-                                           std::to_string(reply->code) + ": " + reply->error_message());
+      SCHED_RETURN_IF_ERROR(watch_quota());
+      std::lock_guard lock(mu_);
+      auto it = nodes_.find(config_.pool_host);
+      if (it == nodes_.end()) {
+        return Status::failed_precondition(quota_name() + ": " +
+                                           (quota_problem_.empty() ? "not found" : quota_problem_));
       }
-      const json q = json::parse(reply->body, nullptr, false);
-      const json hard = q.is_object() ? q.value("status", json::object()).value("hard", json::object()) : json();
-      json flat = json::object();
-      for (const char* k : {"cpu", "memory"}) {
-        if (hard.contains(std::string("requests.") + k))
-          flat[k] = hard[std::string("requests.") + k];
-        else if (hard.contains(k))
-          flat[k] = hard[k];
-      }
-      if (hard.contains("requests." + config_.gpu_resource))
-        flat[config_.gpu_resource] = hard["requests." + config_.gpu_resource];
-      json node = {{"metadata", {{"name", config_.pool_host}}}, {"status", {{"allocatable", flat}}}};
-      auto v = k8s::read_node(node, names_);
-      if (!v) return v.status();
-      h.capacity = v->allocatable;
-      if (h.capacity.is_zero()) {
-        return Status::failed_precondition("ResourceQuota " + ns_ + "/" + config_.quota +
-                                           " sets no cpu or memory requests limit");
-      }
+      h = spec_of(it->second);
     }
     return std::vector<core::HostSpec>{h};
+  }
+
+  std::string quota_name() const { return "ResourceQuota " + ns_ + "/" + config_.quota; }
+
+  Status watch_quota() {
+    {
+      std::lock_guard lock(mu_);
+      if (quota_loop_) return Status::ok();
+    }
+    quota_loop_ = std::make_unique<k8s::WatchLoop>(
+        client_.get(), "quota", "/api/v1/namespaces/" + ns_ + "/resourcequotas",
+        "fieldSelector=" + k8s::url_encode("metadata.name=" + config_.quota), config_.watch_timeout,
+        k8s::WatchLoop::Handlers{[this](const std::vector<json>& items) {
+                                   if (!items.empty()) on_quota("LISTED", items.front());
+                                 },
+                                 [this](const std::string& type, const json& obj) { on_quota(type, obj); }});
+    return quota_loop_->start().with_context("watching " + quota_name());
+  }
+
+  // The quota's hard requests limits as the pool's allocatable.
+  void on_quota(const std::string& type, const json& q) {
+    std::lock_guard lock(mu_);
+    if (type == "DELETED") {
+      // Keep the last size: taking every executor away because a quota
+      // object went missing would be worse than running on as before.
+      log_event(LogLevel::kWarn, "k8s_quota_deleted", {{"quota", config_.quota}, {"kept", "last capacity"}});
+      return;
+    }
+    const json hard = q.is_object() ? q.value("status", json::object()).value("hard", json::object()) : json();
+    json flat = json::object();
+    for (const char* k : {"cpu", "memory"}) {
+      if (hard.contains(std::string("requests.") + k))
+        flat[k] = hard[std::string("requests.") + k];
+      else if (hard.contains(k))
+        flat[k] = hard[k];
+    }
+    if (hard.contains("requests." + config_.gpu_resource))
+      flat[config_.gpu_resource] = hard["requests." + config_.gpu_resource];
+    json node = {{"metadata", {{"name", config_.pool_host}}}, {"status", {{"allocatable", flat}}}};
+    auto v = k8s::read_node(node, names_);
+    if (!v || v->allocatable.is_zero()) {
+      quota_problem_ = v ? "sets no cpu or memory requests limit" : v.status().message();
+      log_event(LogLevel::kWarn, "k8s_quota_unusable",
+                {{"quota", config_.quota}, {"problem", quota_problem_}, {"kept", "last capacity"}});
+      return;
+    }
+    quota_problem_.clear();
+    const bool changed = nodes_.count(config_.pool_host) == 0 || !(nodes_[config_.pool_host].allocatable == v->allocatable);
+    nodes_[config_.pool_host] = std::move(*v);
+    if (changed && type != "LISTED")
+      log_event(LogLevel::kInfo, "k8s_quota_changed",
+                {{"quota", config_.quota}, {"capacity", nodes_[config_.pool_host].allocatable.to_string()}});
+    emit_host(config_.pool_host);
   }
 
   // --- nodes ----------------------------------------------------------------------
@@ -624,6 +664,8 @@ class K8sBackend::Core : public std::enable_shared_from_this<K8sBackend::Core> {
   std::unique_ptr<k8s::WatchLoop> pods_;
   std::unique_ptr<k8s::WatchLoop> nodes_loop_;
   std::unique_ptr<k8s::WatchLoop> others_loop_;
+  std::unique_ptr<k8s::WatchLoop> quota_loop_;
+  std::string quota_problem_;  // why the quota gives no capacity, for the start-up error
   std::vector<std::thread> workers_;
   std::thread timer_;
 };

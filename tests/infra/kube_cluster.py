@@ -677,6 +677,13 @@ class KubeCluster:
         return self.patch("/api/v1/namespaces/%s/resourcequotas/%s/status" % (namespace, name),
                           {"status": {"hard": hard, "used": used}})
 
+    def set_resource_quota(self, namespace, name, hard):
+        """Changes a quota's hard limits, spec and status both (as the quota
+        controller would follow the spec)."""
+        path = "/api/v1/namespaces/%s/resourcequotas/%s" % (namespace, name)
+        self.patch(path, {"spec": {"hard": hard}})
+        return self.patch(path + "/status", {"status": {"hard": hard}})
+
     # --- nodes ---------------------------------------------------------------
 
     def add_nodes(self, n, cpu="4", memory="16Gi", pods="110", gpu=None, prefix="node", labels=None,

@@ -397,6 +397,8 @@ def test_rbac_pool_mode(kube_cluster, helm):
     can = kube_cluster.can
     assert can(user, "create", "pods", namespace=ex)
     assert can(user, "get", "resourcequotas", namespace=ex, name="spark-pool-quota")
+    # list+watch with fieldSelector metadata.name=spark-pool-quota, as the pool follows it
+    assert can(user, "watch", "resourcequotas", namespace=ex, name="spark-pool-quota")
     assert not can(user, "get", "resourcequotas", namespace=ex, name="another-quota")
     assert not can(user, "list", "resourcequotas", namespace=ex)
     assert can(user, "list", "nodes")

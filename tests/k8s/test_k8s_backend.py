@@ -240,8 +240,10 @@ def test_bad_backend_configuration_is_refused(tmp_path, kube_cluster):
 
 
 def test_pool_mode_takes_capacity_from_a_quota(cluster, daemon):
-    """Pool mode: one host sized by the namespace's ResourceQuota; pods carry
-    no node name (the Kubernetes scheduler would place them)."""
+    """Pool mode: one host sized by the namespace's ResourceQuota, followed
+    as the operator changes it (lowered: executors beyond it are revoked;
+    deleted: the last size is kept); pods carry no node name (the
+    Kubernetes scheduler would place them)."""
     ns = "pool-executors"
     cluster.create_namespace(ns)
     cluster.create_resource_quota(ns, "spark", {"requests.cpu": "12", "requests.memory": "48Gi"})
@@ -253,6 +255,16 @@ def test_pool_mode_takes_capacity_from_a_quota(cluster, daemon):
     wait_for(lambda: granted(admin, "/A") == 12, what="A = the pool's 12")
     made = wait_for(lambda: cluster.list_pods(ns), timeout=30, what="a pod")
     assert all("nodeName" not in p["spec"] for p in made)
+    pool_cpu = lambda: [h.capacity.cpu_millis for h in admin.admin.status().hosts]  # noqa: E731
+    cluster.set_resource_quota(ns, "spark", {"requests.cpu": "16", "requests.memory": "64Gi"})
+    wait_for(lambda: pool_cpu() == [16000], what="the pool grown to the raised quota")
+    wait_for(lambda: granted(admin, "/A") == 16, what="A = the pool's 16")
+    cluster.set_resource_quota(ns, "spark", {"requests.cpu": "6", "requests.memory": "24Gi"})
+    wait_for(lambda: pool_cpu() == [6000], what="the pool shrunk to the lowered quota")
+    wait_for(lambda: granted(admin, "/A") == 6, timeout=30, what="A revoked down to the pool's 6")
+    cluster.delete("/api/v1/namespaces/%s/resourcequotas/spark" % ns)
+    time.sleep(1)
+    assert pool_cpu() == [6000] and granted(admin, "/A") == 6
     s.unregister()
     wait_for(lambda: not [p for p in cluster.list_pods(ns) if not p["metadata"].get("deletionTimestamp")],
              timeout=30, what="pods deleted")
