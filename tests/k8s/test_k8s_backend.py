@@ -141,9 +141,7 @@ def test_pods_follow_the_reference_scenario(cluster, daemon):
     assert admin.admin.status().executors == 0
 
     # What the backend asked of the API server is on /metrics.
-    text = urllib.request.urlopen(f"http://127.0.0.1:{d.metrics_port}/metrics", timeout=10).read().decode()
-    ops = {m.group(1): float(m.group(2)) for m in re.finditer(
-        r'sessiond_backend_operations_total\{backend="k8s",operation="([a-z_]+)"\} ([0-9.e+]+)', text)}
+    ops = backend_operations(d)
     assert ops.get("request_create", 0) >= 8 and ops.get("request_delete", 0) >= 8, ops
     assert ops.get("request_watch", 0) >= 3, ops
 
@@ -181,6 +179,13 @@ def test_failed_pod_and_cordoned_node(cluster, daemon):
     wait_for(lambda: not pods(cluster), timeout=30, what="pods deleted")
 
 
+def backend_operations(d):
+    """The k8s backend's running totals from /metrics, by operation."""
+    text = urllib.request.urlopen(f"http://127.0.0.1:{d.metrics_port}/metrics", timeout=10).read().decode()
+    return {m.group(1): float(m.group(2)) for m in re.finditer(
+        r'sessiond_backend_operations_total\{backend="k8s",operation="([a-z_]+)"\} ([0-9.e+]+)', text)}
+
+
 def test_api_server_restart_and_kill9(cluster, daemon):
     d = daemon()
     admin = d.client()
@@ -188,13 +193,21 @@ def test_api_server_restart_and_kill9(cluster, daemon):
     wait_for(lambda: slots_of_running_executors(s) == 8, timeout=30, what="8 slots running")
     before = pods(cluster, s.id)
 
-    # The API server goes away for a few seconds; meanwhile the session wants
-    # more. The backend backs off, the watch resumes, the pods come, once.
-    cluster.stop_apiserver()
+    # The API server dies for a few seconds (killed: the watches break
+    # instead of hearing it shut down); meanwhile the session wants more, and
+    # etcd's history is compacted, so the watches resume from
+    # resourceVersions that are gone (410 Gone). The backend backs off, lists
+    # again, and the pods come, once.
+    relists = backend_operations(d).get("watch_relist", 0)
+    cluster.stop_apiserver(graceful=False)
     s.update_demand(slots=16)
+    cluster.compact_etcd()
     time.sleep(4)
     cluster.start_apiserver()
     wait_for(lambda: slots_of_running_executors(s) == 16, timeout=60, what="16 slots after the restart")
+    wait_for(lambda: backend_operations(d).get("watch_relist", 0) > relists, timeout=30,
+             what="a watch listing again after 410 Gone")
+    assert "k8s_watch_expired" in d.log()
     after = pods(cluster, s.id, running=True)
     live = {e.executor_id for e in s.heartbeat(wait_ms=0).executors if e.state in (1, 2)}
     assert len(after) == len(live), (after, live)
