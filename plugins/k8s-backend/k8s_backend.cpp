@@ -267,7 +267,8 @@ class K8sBackend::Core : public std::enable_shared_from_this<K8sBackend::Core> {
       return;
     }
     quota_problem_.clear();
-    const bool changed = nodes_.count(config_.pool_host) == 0 || !(nodes_[config_.pool_host].allocatable == v->allocatable);
+    const bool changed =
+        nodes_.count(config_.pool_host) == 0 || !(nodes_[config_.pool_host].allocatable == v->allocatable);
     nodes_[config_.pool_host] = std::move(*v);
     if (changed && type != "LISTED")
       log_event(LogLevel::kInfo, "k8s_quota_changed",
