@@ -24,8 +24,10 @@ Result<std::unique_ptr<StateStore>> StateStore::open(const std::string& dir, boo
   rocksdb::Options options;
   options.create_if_missing = true;
   // Small records, read back whole at start-up: the defaults suit, bar a
-  // smaller write buffer so recovery replays little WAL.
-  options.write_buffer_size = 16 << 20;
+  // smaller write buffer so recovery replays little WAL. After kill -9 with
+  // 10,000 sessions, replaying the WAL into the memtable was half of the
+  // restart: 16 MiB took 830-850 ms to /readyz, 4 MiB 550-640 ms.
+  options.write_buffer_size = 4 << 20;
   options.max_background_jobs = 2;
   options.keep_log_file_num = 3;
   rocksdb::DB* raw = nullptr;
