@@ -297,12 +297,24 @@ class KafkaBroker:
     def group_lag(self, group, topic):
         """Records of `topic` the consumer group has not committed yet (a
         partition it never committed counts from the start)."""
-        from confluent_kafka import Consumer, TopicPartition
+        from confluent_kafka import Consumer, KafkaException, TopicPartition
         c = Consumer(self.client_conf({"group.id": group, "enable.auto.commit": False}))
         try:
             parts = [TopicPartition(topic, p) for p in self._partitions(topic)]
+            # Right after the broker starts, the group's coordinator may not
+            # be loaded yet (NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS):
+            # retriable errors, as the client library itself treats them.
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    committed = c.committed(parts, timeout=10)
+                    break
+                except KafkaException as e:
+                    if not e.args or not e.args[0].retriable() or time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.5)
             lag = 0
-            for tp in c.committed(parts, timeout=10):
+            for tp in committed:
                 low, high = c.get_watermark_offsets(tp, timeout=10)
                 lag += high - (tp.offset if tp.offset >= 0 else low)
             return lag
