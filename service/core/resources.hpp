@@ -229,4 +229,26 @@ class DominantShare {
   std::array<double, kMaxResourceKinds> inv_{};
 };
 
+// Whole `shape`s needed to cover `need` (kinds the shape lacks cannot help):
+// how many executors a cut of `need` takes from one session.
+inline std::int64_t shapes_to_cover(const FracResources& need, const Resources& shape) {
+  std::int64_t n = 0;
+  for (std::size_t k = 0; k < kMaxResourceKinds; ++k) {
+    const auto kind = static_cast<ResourceKind>(k);
+    if (need[kind] <= 1e-6 || shape[kind] <= 0) continue;
+    n = std::max<std::int64_t>(
+        n, static_cast<std::int64_t>(std::ceil(need[kind] / static_cast<double>(shape[kind]) - 1e-9)));
+  }
+  return n;
+}
+
+// Whether taking executors of `shape` reduces `need` at all.
+inline bool helps(const FracResources& need, const Resources& shape) {
+  for (std::size_t k = 0; k < kMaxResourceKinds; ++k) {
+    const auto kind = static_cast<ResourceKind>(k);
+    if (need[kind] > 1e-6 && shape[kind] > 0) return true;
+  }
+  return false;
+}
+
 }  // namespace sched::core

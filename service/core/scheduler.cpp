@@ -564,7 +564,7 @@ void Scheduler::revoke_draining() {
     for (Placement& p : s.placements) {
       const std::int64_t n = p.slots - p.revoking;
       if (draining[static_cast<std::size_t>(p.host)] && n > 0)
-        revoke_at(s, p, n, Reason::kDrain, hosts_.host(p.host).name, {});
+        revoke_at(s, p, n, Reason::kDrain, hosts_.host(p.host).name, {}).forced = true;
     }
     note_session(static_cast<int>(i));
   }
@@ -597,19 +597,11 @@ void Scheduler::revoke_overcommitted() {
         Placement* p = placement_on(s, hi);
         if (p == nullptr) continue;
         const Resources shape = shape_of(s);
-        std::int64_t n = 0;
+        const FracResources excess = (FracResources(staying) - FracResources(h.capacity)).clamped();
         std::int64_t can = p->slots - p->revoking;
         if (!pins) can = std::min(can, std::max<std::int64_t>(0, s.effective() - s.pinned));
-        while (n < can && !(staying - shape * n).fits_in(h.capacity)) {
-          bool helps = false;
-          for (std::size_t k = 0; k < kMaxResourceKinds; ++k) {
-            const auto kind = static_cast<ResourceKind>(k);
-            helps = helps || ((staying - shape * n)[kind] > h.capacity[kind] && shape[kind] > 0);
-          }
-          if (!helps) break;
-          ++n;
-        }
-        if (n == 0) continue;
+        if (can <= 0 || !helps(excess, shape)) continue;
+        const std::int64_t n = std::min(can, shapes_to_cover(excess, shape));
         revoke_at(s, *p, n, Reason::kCapacity, h.name, {}).forced = true;
         staying -= shape * n;
         note_session(si);
@@ -1422,11 +1414,12 @@ Revocation& Scheduler::revoke_at(Session& s, Placement& p, std::int64_t n, Reaso
 
 void Scheduler::cancel_revocations(Session& s, std::int64_t slots) {
   // The latest promises are withdrawn first: they have the most time left.
-  // A drain's revocations stand: the host is going away whatever the target.
+  // Forced revocations (drains, shrunk hosts) stand: the host cannot keep
+  // those slots whatever the target.
   std::vector<std::uint64_t> ids;
   for (std::uint64_t id : s.revocations) {
     const Revocation& r = revocations_.at(id);
-    if (r.reason != Reason::kDrain && !r.forced && r.for_session < 0) ids.push_back(id);
+    if (!r.forced && r.for_session < 0) ids.push_back(id);
   }
   std::sort(ids.begin(), ids.end(), [&](std::uint64_t a, std::uint64_t b) {
     return revocations_.at(a).deadline > revocations_.at(b).deadline ||

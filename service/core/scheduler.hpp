@@ -72,8 +72,9 @@ struct Revocation {
   // deadline, room on this host is kept for them. Empty: anyone.
   std::vector<std::string> claimants;
   std::vector<ClaimantRef> claimant_refs;  // the same, indexed
-  // The host cannot keep these slots whatever the targets say (its
-  // capacity shrank below what it holds): a rising target does not cancel it.
+  // The host cannot keep these slots whatever the targets say (it is
+  // drained, or its capacity shrank below what it holds): a rising target
+  // does not cancel it.
   bool forced = false;
 };
 

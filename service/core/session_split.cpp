@@ -11,22 +11,6 @@ namespace {
 
 constexpr double kEps = 1e-6;
 
-// Whole shapes needed to cover `need` (kinds the shape lacks cannot help).
-std::int64_t shapes_to_cover(const FracResources& need, const Resources& shape) {
-  std::int64_t n = 0;
-  for (std::size_t k = 0; k < kMaxResourceKinds; ++k) {
-    if (need[k] <= kEps || shape[k] <= 0) continue;
-    n = std::max<std::int64_t>(n, static_cast<std::int64_t>(std::ceil(need[k] / static_cast<double>(shape[k]) - 1e-9)));
-  }
-  return n;
-}
-
-bool helps(const FracResources& need, const Resources& shape) {
-  for (std::size_t k = 0; k < kMaxResourceKinds; ++k)
-    if (need[k] > kEps && shape[k] > 0) return true;
-  return false;
-}
-
 bool victim_before(const SessionClaim& a, const SessionClaim& b) {
   return victim_key(a.sla, a.priority, a.start, static_cast<std::uint64_t>(a.order)) <
          victim_key(b.sla, b.priority, b.start, static_cast<std::uint64_t>(b.order));
