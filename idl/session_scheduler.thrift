@@ -94,6 +94,10 @@ struct Demand {
   1: i64 pending_tasks = 0,
   2: i64 running_tasks = 0,
   3: optional i64 slots,
+  // Tasks running on each executor (ids as in Directives). When the daemon
+  // gives slots back for lower demand it takes idle ones first; without
+  // this it takes the youngest, which may still run tasks.
+  4: optional map<string, i64> running_by_executor,
 }
 
 enum ExecutorState {

@@ -289,7 +289,16 @@ Status Scheduler::update_session(std::string_view id, const SessionUpdate& u) {
   s.spec.min = mn;
   s.spec.max = mx;
   if (u.priority) s.spec.priority = *u.priority;
-  note_session(it->second);
+  if (u.busy) {
+    for (Placement& p : s.placements) p.busy = 0;
+    for (const auto& [host, n] : *u.busy) {
+      auto h = hosts_.find(host);
+      Placement* p = h ? placement_on(s, *h) : nullptr;
+      if (p != nullptr) p->busy = std::max<std::int64_t>(0, n);
+    }
+  }
+  // Busy counts only steer which slots a later release takes.
+  if (u.demand || u.min || u.max || u.priority) note_session(it->second);
   return Status::ok();
 }
 
@@ -1448,21 +1457,26 @@ void Scheduler::cancel_revocation(std::uint64_t id, std::int64_t n, Decisions* t
 }
 
 void Scheduler::release(Session& s, std::int64_t slots, Reason reason) {
-  // Give back the youngest slots that are not already promised elsewhere:
-  // the order revocations take them in.
+  // Give back the youngest slots that are not already promised elsewhere
+  // (the order revocations take them in), idle ones before any the driver
+  // says run tasks: a release has no grace, and an executor that loses its
+  // last slots stops with its tasks.
   const std::vector<std::size_t> order = revocation_order(s.placements, nullptr);
   std::int64_t left = slots;
-  for (std::size_t i : order) {
-    if (left == 0) break;
-    Placement& p = s.placements[i];
-    const std::int64_t n = std::min(left, p.slots - p.revoking);
-    if (n <= 0) continue;
-    p.slots -= n;
-    change_held(s, -n);
-    left -= n;
-    hosts_.unuse(p.host, shape_of(s) * n);
-    add_hold(s.consumer, shape_of(s) * -n);
-    emit(DecisionKind::kRelease, s, p.host, n, reason, std::string());
+  for (const bool idle_only : {true, false}) {
+    for (std::size_t i : order) {
+      if (left == 0) break;
+      Placement& p = s.placements[i];
+      const std::int64_t free = p.slots - p.revoking;
+      const std::int64_t n = std::min(left, idle_only ? free - std::min(free, p.busy) : free);
+      if (n <= 0) continue;
+      p.slots -= n;
+      change_held(s, -n);
+      left -= n;
+      hosts_.unuse(p.host, shape_of(s) * n);
+      add_hold(s.consumer, shape_of(s) * -n);
+      emit(DecisionKind::kRelease, s, p.host, n, reason, std::string());
+    }
   }
   drop_empty_placements(s);
 }

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/clock.hpp"
@@ -35,6 +36,9 @@ struct SessionUpdate {
   std::optional<std::int64_t> min;
   std::optional<std::int64_t> max;
   std::optional<int> priority;
+  // Tasks running per host, as the driver counts them: replaces the last
+  // count. Unknown hosts are ignored (the count may predate a release).
+  std::optional<std::vector<std::pair<std::string, std::int64_t>>> busy;
 };
 
 // Slots of one session on one host.
@@ -43,6 +47,7 @@ struct Placement {
   std::int64_t slots = 0;     // held, revocations in flight included
   std::int64_t revoking = 0;  // of those, promised back
   TimeMs since = 0;           // when the session first got slots here
+  std::int64_t busy = 0;      // running tasks the driver last reported here
 };
 
 struct Session {

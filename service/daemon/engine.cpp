@@ -1034,15 +1034,33 @@ void Engine::update_demand(const api::Principal& who, const std::string& id, con
     slots = demand.pending_tasks + demand.running_tasks;
   }
   if (slots < 0) return reply(Status::invalid_argument("slots must not be negative, got " + std::to_string(slots)));
+  core::SessionUpdate u;
+  if (demand.__isset.running_by_executor) {
+    std::vector<std::pair<std::string, std::int64_t>> busy;
+    for (const auto& [executor, n] : demand.running_by_executor) {
+      if (n < 0) {
+        return reply(Status::invalid_argument("running tasks of executor '" + executor +
+                                              "' must not be negative, got " + std::to_string(n)));
+      }
+      // Executors already gone (or another session's) have no slots to spare.
+      auto e = executors_.find(executor);
+      if (e != executors_.end() && e->second.session == id && e->second.live()) busy.emplace_back(e->second.host, n);
+    }
+    u.busy = std::move(busy);
+  }
   SessionRecord& r = **rec;
   renew(r);
   meter_.running(r.id, demand.running_tasks, now());
-  if (r.demand != slots) {
+  const bool changed = r.demand != slots;
+  if (changed) {
     r.demand = slots;
-    core::SessionUpdate u;
     u.demand = wanted_slots(r);
+  }
+  if (u.demand || u.busy) {
     const Status s = sched_->update_session(r.id, u);
     if (!s.is_ok()) return reply(s);
+  }
+  if (changed) {
     mark(r);
     request_pass();
   }

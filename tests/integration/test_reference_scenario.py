@@ -5,6 +5,8 @@ grace periods, allocations checked through the admin API after each step."""
 import os
 import time
 
+import pytest
+
 from harness import executor_launch, granted, wait_for
 
 
@@ -68,6 +70,31 @@ def test_reference_scenario(make_daemon, tmp_path):
         s.unregister()
     wait_for(lambda: admin.admin.status().executors == 0, what="all executors stopped")
     wait_for(lambda: not alive_pids(state), what="executor processes gone")
+
+
+def test_lower_demand_gives_back_idle_executors_first(make_daemon):
+    """A job's tail runs on its youngest executor: dropping demand to those
+    tasks must stop the idle executor, not the busy one (its tasks would be
+    lost with it)."""
+    d = make_daemon().start()
+    admin = d.client()
+    s = admin.register("/A", sla="batch", initial_demand=6, application="tail")
+    wait_for(lambda: granted(admin, "/A") == 6, what="A = 6")
+    s.update_demand(slots=14)
+    wait_for(lambda: granted(admin, "/A") == 14, what="A = 14 on two hosts")
+    live = {e.executor_id: e for e in s.heartbeat(wait_ms=0).executors if e.state in (1, 2)}
+    assert len(live) == 2, live
+    young = max(live.values(), key=lambda e: (e.since_ms, e.executor_id))
+    old = next(e for e in live.values() if e.executor_id != young.executor_id)
+    s.update_demand(slots=young.slots, running_tasks=young.slots,
+                    running_by_executor={young.executor_id: young.slots, "gone-1": 2})
+    wait_for(lambda: granted(admin, "/A") == young.slots, what="A down to the busy executor")
+    view = {e.executor_id: e for e in s.heartbeat(wait_ms=0).executors}
+    assert view[young.executor_id].state in (1, 2) and view[young.executor_id].slots == young.slots
+    assert view[old.executor_id].state not in (1, 2) or view[old.executor_id].slots == 0
+    with pytest.raises(Exception, match="must not be negative"):
+        s.update_demand(slots=1, running_by_executor={young.executor_id: -1})
+    assert granted(admin, "/A") == young.slots, "a refused update changed nothing"
 
 
 def test_long_poll_returns_on_change(make_daemon):

@@ -315,6 +315,33 @@ TEST(Scheduler, IdleInteractiveShrinksAfterTimeout) {
   EXPECT_EQ(h.held("nb"), 1) << "the idle clock started when demand first fell";
 }
 
+TEST(Scheduler, ReleaseTakesIdleSlotsBeforeBusyOnes) {
+  Harness h;
+  h.add_hosts(2, 4);
+  ASSERT_TRUE(h.set_tree("  - {name: T}\n").is_ok());
+  ASSERT_TRUE(h.add("x", "/T", 2).is_ok());
+  h.pass();
+  h.clock().advance(1'000);
+  ASSERT_TRUE(h.demand("x", 6).is_ok());
+  h.pass();
+  const core::Session* x = h.s().find_session("x");
+  ASSERT_EQ(x->placements.size(), 2u);
+  // The younger slots run the tail of the job; the older executor is idle.
+  const core::Placement& young = *std::max_element(x->placements.begin(), x->placements.end(),
+                                                   [](const auto& a, const auto& b) { return a.since < b.since; });
+  const std::string young_host = h.s().hosts().host(young.host).name;
+  const std::int64_t young_slots = young.slots;
+  core::SessionUpdate u;
+  u.demand = young_slots;
+  u.busy = std::vector<std::pair<std::string, std::int64_t>>{{young_host, young_slots}, {"nowhere", 3}};
+  ASSERT_TRUE(h.s().update_session("x", u).is_ok());
+  const auto released = Harness::of_kind(h.pass(), DecisionKind::kRelease);
+  ASSERT_FALSE(released.empty());
+  for (const auto& d : released) EXPECT_NE(d.host, young_host) << "a busy slot went";
+  ASSERT_EQ(x->placements.size(), 1u);
+  EXPECT_EQ(x->placements[0].slots, young_slots);
+}
+
 TEST(Scheduler, PlacementPrefersHostsWithAnExecutor) {
   Harness h;
   h.add_hosts(3, 4);

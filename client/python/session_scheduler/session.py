@@ -75,11 +75,12 @@ class Session:
             wait = min(wait, ttl // 2) if wait > 0 else ttl // 2
         return max(wait, 0)
 
-    def update_demand(self, pending_tasks=0, running_tasks=0, slots=None):
+    def update_demand(self, pending_tasks=0, running_tasks=0, slots=None, running_by_executor=None):
         """What the session could use now: `slots` when given, else one slot
-        per pending or running task."""
-        self.client.sessions.update_demand(self.id, Demand(pending_tasks=pending_tasks,
-                                                           running_tasks=running_tasks, slots=slots))
+        per pending or running task. `running_by_executor` (executor id ->
+        running tasks) lets a lower demand give back idle slots first."""
+        self.client.sessions.update_demand(self.id, Demand(pending_tasks=pending_tasks, running_tasks=running_tasks,
+                                                           slots=slots, running_by_executor=running_by_executor))
 
     def heartbeat(self, known_version=None, wait_ms=0):
         """Renews the lease and returns the Directives, waiting up to wait_ms

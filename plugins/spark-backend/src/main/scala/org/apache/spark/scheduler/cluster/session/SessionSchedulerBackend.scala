@@ -47,7 +47,7 @@ final class SessionSchedulerBackend(
   private val acknowledged = ConcurrentHashMap.newKeySet[String]()
   // (time, slots wanted) samples over the demand-hold window.
   private var demandWindow = Vector.empty[(Long, Long)]
-  private var lastDemand: Option[(Long, Long, Long)] = None
+  private var lastDemand: Option[(Long, Long, Long, Map[String, java.lang.Long])] = None
   private var lastDemandSentMs = 0L
   private var lastShrinkVersion = -1L
   private var releasing = 0L  // slots the last shrink gave back, not yet in the view
@@ -277,12 +277,17 @@ final class SessionSchedulerBackend(
         // still hold after their own releases, or the daemon would pick the slots.
         if (settings.sla != SlaClass.INTERACTIVE) math.max(held, shrinkTo(held)) else held
     }
-    val current = (pending, running, slots)
+    // Where tasks run, so a lower demand costs idle slots rather than busy ones.
+    val busy = scheduler.runningTasksByExecutors.collect {
+      case (id, n) if n > 0 && ledger.isLeased(id) => daemonId(id) -> java.lang.Long.valueOf(n.toLong)
+    }
+    val current = (pending, running, slots, busy)
     if (lastDemand.contains(current) && now - lastDemandSentMs < 5000) return
     val d = new Demand()
     d.setPending_tasks(pending)
     d.setRunning_tasks(running)
     d.setSlots(slots)
+    d.setRunning_by_executor(busy.asJava)
     try {
       calls.call(_.update_demand(settings.token, sessionId, d))
       lastDemand = Some(current)
@@ -298,7 +303,10 @@ final class SessionSchedulerBackend(
    * Returns the slots the session holds once its releases land.
    */
   private def shrinkTo(wanted: Long): Long = {
-    val live = ledger.all.values.filter(e => e.live && e.revoking == 0 && e.usable > 0).toSeq
+    // Executors under revocation count at what they keep (the daemon's view
+    // too) but are left to the revocation: releasing there returns the
+    // revoking slots first and frees nothing usable.
+    val live = ledger.all.values.filter(e => e.live && e.usable > 0).toSeq
     val holding = live.map(_.usable.toLong).sum
     if (ledger.knownVersion <= lastShrinkVersion) return holding - releasing  // the last shrink is not in the view yet
     releasing = 0
@@ -306,22 +314,30 @@ final class SessionSchedulerBackend(
     if (excess <= 0) return holding
     val runningBy = scheduler.runningTasksByExecutors
     val inSpark = getExecutorIds().toSet
-    for (e <- live.sortBy(e => (runningBy.getOrElse(e.id, 0), e.usable)) if excess > 0) {
+    for (e <- live.filter(_.revoking == 0).sortBy(e => (runningBy.getOrElse(e.id, 0), e.usable)) if excess > 0) {
       val idle = e.usable - runningBy.getOrElse(e.id, 0)
       if (idle > 0) {
         lastShrinkVersion = ledger.knownVersion
         if (idle == e.usable && idle <= excess) {
-          logInfo(s"Giving back idle executor ${e.id} ($idle slots)")
-          if (inSpark.contains(e.id))
-            killExecutors(Seq(e.id), adjustTargetNumExecutors = false, countFailures = false, force = true)
-          else release(e.id, 0)
-          excess -= idle
-          releasing += idle
+          // Spark refuses (force = false) if a task landed there since the
+          // count above. The release goes out now, not from doKillExecutors'
+          // queued call: the lower demand sent after this must find these
+          // slots gone, or the daemon gives back the youngest slots it holds,
+          // busy or not, and their tasks are lost with their executor.
+          val gone = !inSpark.contains(e.id) ||
+            killExecutors(Seq(e.id), adjustTargetNumExecutors = false, countFailures = false, force = false)
+              .contains(e.id)
+          if (gone && release(e.id, 0)) {
+            logInfo(s"Gave back idle executor ${e.id} ($idle slots)")
+            excess -= idle
+            releasing += idle
+          }
         } else {
           val n = math.min(idle.toLong, excess)
-          release(e.id, n)
-          excess -= n
-          releasing += n
+          if (release(e.id, n)) {
+            excess -= n
+            releasing += n
+          }
         }
       }
     }
