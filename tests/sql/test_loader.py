@@ -38,11 +38,11 @@ def counts(db) -> tuple[int, int, int, int]:
 def test_init_installs_schema_and_reports_idempotently(empty_db):
     for _ in range(2):
         out = empty_db.load_ok("--init")
-        assert out == "schema and 6 report files installed\n"
+        assert out == "schema and 7 report files installed\n"
     functions = [r[0] for r in empty_db.query(
         "SELECT p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
         " WHERE n.nspname = 'billing' ORDER BY 1")]
-    assert functions == ["daily_chargeback", "idle_allocation", "monthly_chargeback", "sla_preemptions",
+    assert functions == ["chargeback", "daily_chargeback", "idle_allocation", "monthly_chargeback", "sla_preemptions",
                          "sla_time_to_first_executor", "top_sessions"]
 
 

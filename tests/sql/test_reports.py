@@ -27,6 +27,7 @@ Costs per interval, by hand:
 
 from decimal import Decimal as D
 
+import psycopg
 import pytest
 
 from conftest import DATA
@@ -80,6 +81,31 @@ def test_monthly_chargeback(loaded_db):
         ("2026-12-01", "A", "EUR", 1, 0, D("7200"), D("7200"), D("3600"),
          D("0.096000"), D("0.012000"), D("1.500000"), D("1.608000")),
     ]
+
+
+def test_chargeback_at_any_period(loaded_db):
+    # Hours: s-a1's halves fall in different hours and under different cards.
+    rows = loaded_db.query(
+        "SELECT period_start::text, records, cost"
+        " FROM billing.chargeback('hour', '2026-11-21T00:00Z', '2026-11-22T00:00Z', 'A')")
+    assert rows == [("2026-11-21 09:00:00", 1, D("0.000068")), ("2026-11-21 13:00:00", 1, D("0.100000")),
+                    ("2026-11-21 14:00:00", 1, D("0.080000"))]
+    # ISO weeks start on Monday: 11-21 (Sat) and 11-22 (Sun) share one, 12-01 (Tue) is the next.
+    rows = loaded_db.query(
+        "SELECT period_start::text, tenant, records, cost"
+        " FROM billing.chargeback('week', '2026-11-01T00:00Z', '2027-01-01T00:00Z')")
+    assert rows == [("2026-11-16 00:00:00", "A", 3, D("0.180068")), ("2026-11-16 00:00:00", "B", 4, D("0.811500")),
+                    ("2026-11-30 00:00:00", "A", 1, D("1.608000"))]
+    # The daily and monthly reports are the same sums.
+    assert loaded_db.query("SELECT sum(cost) FROM billing.chargeback('day', %s, %s)", *NOV) == \
+        loaded_db.query("SELECT sum(cost) FROM billing.daily_chargeback(%s, %s)", *NOV)
+
+
+@pytest.mark.parametrize("period", ["fortnight", "minute", None])
+def test_chargeback_refuses_an_unknown_period(loaded_db, period):
+    with pytest.raises(psycopg.errors.InvalidParameterValue,
+                       match="chargeback period must be hour, day, week, month, quarter or year"):
+        loaded_db.conn.execute("SELECT * FROM billing.chargeback(%s, now(), now())", (period,))
 
 
 def test_chargeback_without_a_price_is_null_not_free(db):
