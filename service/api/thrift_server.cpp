@@ -4,15 +4,15 @@
 
 #include <thrift/TApplicationException.h>
 
-#include <array>
+#include <algorithm>
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/read.hpp>
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
 #include <chrono>
+#include <cstring>
 #include <string_view>
 #include <variant>
 #include <vector>
@@ -49,23 +49,28 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
   ~Connection() { --shared_->connections; }
 
   void start() {
+    arm_idle(std::chrono::milliseconds(shared_->idle_timeout_ms));
     if constexpr (std::is_same_v<Stream, tcp::socket>) {
-      read_header();
+      read_frame();
     } else {
       auto self = this->shared_from_this();
-      arm_idle();
+      waiting_since_ = std::chrono::steady_clock::now();
+      waiting_ = true;
       stream_.async_handshake(boost::asio::ssl::stream_base::server,
                               boost::asio::bind_executor(strand_, [self](const boost::system::error_code& ec) {
                                 if (ec) {
                                   log_event(LogLevel::kDebug, "tls_handshake_failed", {{"error", ec.message()}});
                                   return self->close();
                                 }
-                                self->read_header();
+                                self->read_frame();
                               }));
     }
   }
 
  private:
+  // Big enough for the usual call whole; a larger frame grows it for itself.
+  static constexpr std::size_t kReadChunk = 4096;
+
   tcp::socket& lowest() {
     if constexpr (std::is_same_v<Stream, tcp::socket>) {
       return stream_;
@@ -74,11 +79,21 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
     }
   }
 
-  void arm_idle() {
-    idle_.expires_after(std::chrono::milliseconds(shared_->idle_timeout_ms));
-    auto self = this->shared_from_this();
-    idle_.async_wait(boost::asio::bind_executor(strand_, [self](const boost::system::error_code& ec) {
-      if (!ec) self->close();
+  // One timer for the connection's life, checked when it fires rather than
+  // re-armed per call: a re-arm costs a timer-queue update and a cancelled
+  // wait's completion on every request.
+  void arm_idle(std::chrono::steady_clock::duration after) {
+    idle_.expires_after(after);
+    // Weak: the timer alone must not keep a finished connection alive.
+    std::weak_ptr<Connection> weak = this->shared_from_this();
+    idle_.async_wait(boost::asio::bind_executor(strand_, [weak](const boost::system::error_code& ec) {
+      auto self = weak.lock();
+      if (ec || !self || self->closed_) return;
+      const auto limit = std::chrono::milliseconds(self->shared_->idle_timeout_ms);
+      if (!self->waiting_) return self->arm_idle(limit);  // a call in progress (a long poll may park for long)
+      const auto silent = std::chrono::steady_clock::now() - self->waiting_since_;
+      if (silent >= limit) return self->close();
+      self->arm_idle(limit - silent);
     }));
   }
 
@@ -91,47 +106,68 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
     lowest().close(ignored);
   }
 
-  void read_header() {
+  // Reads until a whole frame is buffered, then handles it. Header and body
+  // usually arrive in one read; frames already buffered (pipelined or oneway
+  // calls) are handled without reading.
+  void read_frame() {
     if (closed_ || shared_->stopping) return close();
-    arm_idle();
+    if (!waiting_) {
+      waiting_ = true;
+      waiting_since_ = std::chrono::steady_clock::now();
+    }
+    if (take_frame()) return;
+    if (in_.size() - in_len_ < kReadChunk / 4) in_.resize(std::max(in_.size() * 2, kReadChunk));
     auto self = this->shared_from_this();
-    boost::asio::async_read(
-        stream_, boost::asio::buffer(header_),
-        boost::asio::bind_executor(strand_, [self](const boost::system::error_code& ec, std::size_t) {
+    stream_.async_read_some(
+        boost::asio::buffer(in_.data() + in_len_, in_.size() - in_len_),
+        boost::asio::bind_executor(strand_, [self](const boost::system::error_code& ec, std::size_t n) {
           if (ec) return self->close();
-          self->idle_.cancel();
-          self->on_header();
+          self->in_len_ += n;
+          self->read_frame();
         }));
   }
 
-  void on_header() {
-    const std::uint32_t raw = (std::uint32_t{header_[0]} << 24) | (std::uint32_t{header_[1]} << 16) |
-                              (std::uint32_t{header_[2]} << 8) | std::uint32_t{header_[3]};
+  // True when it handled a frame (or rejected one); false when more bytes
+  // are needed.
+  bool take_frame() {
+    if (in_len_ < 4) return false;
+    const std::uint32_t raw = (std::uint32_t{in_[0]} << 24) | (std::uint32_t{in_[1]} << 16) |
+                              (std::uint32_t{in_[2]} << 8) | std::uint32_t{in_[3]};
     const auto size = static_cast<std::int32_t>(raw);
     if (size <= 0 || size > shared_->max_frame_bytes) {
+      waiting_ = false;
       // The frame is not read: the connection cannot be resynchronised, so
       // the error is the last thing said on it.
       const std::string why = size <= 0 ? "invalid frame size " + std::to_string(size)
                                         : "frame of " + std::to_string(size) + " bytes exceeds the limit of " +
                                               std::to_string(shared_->max_frame_bytes) + " bytes (api.max_frame_bytes)";
       log_event(LogLevel::kWarn, "frame_rejected", {{"error", why}});
-      return reply_and_close(error_frame(TApplicationException::PROTOCOL_ERROR, why, "", 0));
+      reply_and_close(error_frame(TApplicationException::PROTOCOL_ERROR, why, "", 0));
+      return true;
     }
-    body_.resize(static_cast<std::size_t>(size));
-    auto self = this->shared_from_this();
-    boost::asio::async_read(
-        stream_, boost::asio::buffer(body_),
-        boost::asio::bind_executor(strand_, [self](const boost::system::error_code& ec, std::size_t) {
-          if (ec) return self->close();
-          self->on_frame();
-        }));
-  }
-
-  void on_frame() {
+    const std::size_t need = 4 + static_cast<std::size_t>(size);
+    if (in_len_ < need) {
+      if (in_.size() < need) in_.resize(need);
+      return false;
+    }
+    waiting_ = false;
     started_ = std::chrono::steady_clock::now();
     const FrameLimits limits{static_cast<std::int32_t>(shared_->max_frame_bytes), kMaxContainerElements};
-    FrameRoute route = route_frame(std::string_view(reinterpret_cast<const char*>(body_.data()), body_.size()),
+    // route_frame copies what it keeps, so the buffer is free again at once.
+    FrameRoute route = route_frame(std::string_view(reinterpret_cast<const char*>(in_.data()) + 4, need - 4),
                                    shared_->services, limits);
+    std::memmove(in_.data(), in_.data() + need, in_len_ - need);
+    in_len_ -= need;
+    // A large frame does not keep its buffer for the connection's life.
+    if (in_.size() > 16 * kReadChunk && in_len_ <= kReadChunk) {
+      in_.resize(kReadChunk);
+      in_.shrink_to_fit();
+    }
+    on_frame(std::move(route));
+    return true;
+  }
+
+  void on_frame(FrameRoute route) {
     if (auto* rejected = std::get_if<RejectedFrame>(&route)) {
       if (!rejected->log_error.empty()) {
         log_event(LogLevel::kWarn, "request_malformed", {{"error", rejected->log_error}});
@@ -151,7 +187,7 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
               return self->reply_and_close(error_frame(TApplicationException::PROTOCOL_ERROR,
                                                        "malformed arguments for '" + name + "'", name, seqid));
             }
-            if (oneway) return self->read_header();
+            if (oneway) return self->read_frame();
             self->reply_then_read(std::move(reply), !ok);
           });
         });
@@ -190,7 +226,7 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
   void reply_then_read(std::string payload, bool error) {
     record(!error);
     auto self = this->shared_from_this();
-    write_frame(std::move(payload), [self] { self->read_header(); });
+    write_frame(std::move(payload), [self] { self->read_frame(); });
   }
 
   void reply_and_close(std::string payload) {
@@ -203,8 +239,10 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
   std::shared_ptr<ThriftServer::Shared> shared_;
   boost::asio::strand<boost::asio::any_io_executor> strand_;
   boost::asio::steady_timer idle_;
-  std::array<unsigned char, 4> header_{};
-  std::vector<std::uint8_t> body_;
+  std::vector<std::uint8_t> in_;  // bytes read, in_len_ of them used
+  std::size_t in_len_ = 0;
+  bool waiting_ = false;  // for a request (the idle timeout runs)
+  std::chrono::steady_clock::time_point waiting_since_;
   std::string method_;
   std::chrono::steady_clock::time_point started_;
   bool closed_ = false;

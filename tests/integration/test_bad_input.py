@@ -6,6 +6,7 @@ tokens, bad configuration files."""
 import socket
 import struct
 import subprocess
+import time
 
 import pytest
 from thrift.protocol import TBinaryProtocol
@@ -113,6 +114,50 @@ def test_oversize_frame(running):
     with pytest.raises(Exception):
         c.clone().register("/A", launch=big)
     assert state_of(c) == before
+
+
+def test_pipelined_calls_are_answered_in_order(running):
+    # Several whole frames in one write, the last split across two: each is
+    # answered, in order, on the one connection.
+    d, c, _ = running
+    calls = b"".join(frame(call_body("Nope:m%d" % i)) for i in range(3))
+    sock = socket.create_connection(("127.0.0.1", d.port), timeout=5)
+    try:
+        sock.sendall(calls[:-3])
+        sock.sendall(calls[-3:])
+        f = sock.makefile("rb")
+        for i in range(3):
+            (n,) = struct.unpack(">i", f.read(4))
+            proto = TBinaryProtocol.TBinaryProtocol(TTransport.TMemoryBuffer(f.read(n)))
+            name, mtype, _ = proto.readMessageBegin()
+            x = TApplicationException()
+            x.read(proto)
+            assert (name, mtype) == ("Nope:m%d" % i, 3)
+            assert "unknown service 'Nope'" in x.message
+    finally:
+        sock.close()
+    assert c.admin.status().ready
+
+
+def test_idle_connections_are_closed(make_daemon, tmp_path):
+    """A connection silent for api.idle_connection_timeout is closed, and so
+    is one that stalls in the middle of a frame; one in steady use is not."""
+    from harness import base_config
+    config = base_config(tmp_path / "data0").replace("api: {max_frame_bytes: 1048576}",
+                                                    "api: {max_frame_bytes: 1048576, idle_connection_timeout: 1s}")
+    d = make_daemon(config_text=config).start()
+    silent = socket.create_connection(("127.0.0.1", d.port), timeout=5)
+    stalled = socket.create_connection(("127.0.0.1", d.port), timeout=5)
+    stalled.sendall(struct.pack(">i", 100) + b"0123456789")
+    c = d.client()
+    t0 = time.time()
+    while time.time() - t0 < 2.5:  # in use throughout: each call restarts the clock
+        assert c.admin.status().ready
+        time.sleep(0.2)
+    for sock in (silent, stalled):
+        assert sock.recv(1) == b"", "closed by the daemon"
+        sock.close()
+    assert c.admin.status().ready
 
 
 def test_negative_frame_size(running):
