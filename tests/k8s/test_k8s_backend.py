@@ -328,3 +328,80 @@ def test_other_workloads_pods_take_room_from_a_node(cluster, daemon):
     wait_for(lambda: granted(admin, "/A") == 20, timeout=30, what="A = 20")
     s.unregister()
     wait_for(lambda: not pods(cluster), timeout=30, what="pods deleted")
+
+
+def test_throttling_api_server_is_retried(cluster, tmp_path):
+    """The API server refuses mutating requests beyond one in flight (429
+    with Retry-After: max-in-flight limits, priority and fairness off) while
+    another client keeps writing. sessiond runs as a ServiceAccount (the
+    group system:masters, the tests' admin, is never refused): its backend
+    backs off and retries, and every executor gets exactly one pod."""
+    import threading
+
+    import requests
+
+    cluster.create_service_account(NAMESPACE, "throttled")
+    binding = "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings"
+    cluster.delete(binding + "/throttled-sessiond", missing_ok=True)
+    cluster.create(binding, {
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+        "metadata": {"name": "throttled-sessiond"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+        "subjects": [{"kind": "ServiceAccount", "name": "throttled", "namespace": NAMESPACE}]})
+    kubeconfig = cluster.service_account_kubeconfig(NAMESPACE, "throttled", tmp_path / "sa.kubeconfig")
+
+    def hammer(stop):
+        # Another busy client: server-side dry-run writes that hold the one
+        # mutating slot for a few milliseconds each.
+        http = requests.Session()
+        http.trust_env = False
+        http.verify = cluster.session.verify
+        http.headers.update(cluster.session.headers)
+        url = cluster.server + f"/api/v1/namespaces/{NAMESPACE}/configmaps"
+        body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"generateName": "load-"},
+                "data": {"k": "v" * 2048}}
+        while not stop.is_set():
+            try:
+                http.post(url, params={"dryRun": "All"}, json=body, timeout=10)
+            except requests.RequestException:
+                pass
+            time.sleep(0.001)
+
+    saved = list(cluster.apiserver.args)
+    stop = threading.Event()
+    threads = [threading.Thread(target=hammer, args=(stop,), daemon=True) for _ in range(2)]
+    d = Daemon(tmp_path / "d", k8s_config(tmp_path / "data", kubeconfig))
+    cluster.stop_apiserver()
+    cluster.apiserver.args = saved + ["--enable-priority-and-fairness=false", "--max-mutating-requests-inflight=1"]
+    try:
+        cluster.start_apiserver()
+        for t in threads:
+            t.start()
+        d.start(timeout=60)
+        admin = d.client()
+        s = admin.register("/B/B2", sla="batch", initial_demand=12, launch=launch(), application="throttled")
+        wait_for(lambda: slots_of_running_executors(s) == 12, timeout=120, what="12 slots under throttling")
+        # Pods come and go until the backend has been refused at least once.
+        for demand in (2, 12) * 4:
+            if backend_operations(d).get("server_throttled", 0) > 0:
+                break
+            s.update_demand(slots=demand)
+            wait_for(lambda: slots_of_running_executors(s) == demand, timeout=120, what=f"{demand} slots")
+        ops = backend_operations(d)
+        assert ops.get("server_throttled", 0) > 0, ops
+        assert ops.get("retry", 0) >= ops["server_throttled"], ops  # each refusal was retried
+        assert ops.get("pod_create_failed", 0) == 0, ops
+        live = {e.executor_id for e in s.heartbeat(wait_ms=0).executors if e.state in (1, 2)}
+        wait_for(lambda: len(pods(cluster, s.id, running=True)) == len(live), timeout=60,
+                 what="one running pod per live executor")
+        s.unregister()
+        wait_for(lambda: not pods(cluster), timeout=60, what="pods deleted")
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(timeout=15)
+        d.stop()
+        cluster.stop_apiserver()
+        cluster.apiserver.args = saved
+        cluster.start_apiserver()
+        cluster.delete(binding + "/throttled-sessiond", missing_ok=True)
