@@ -364,7 +364,7 @@ void Engine::answer(const std::string& id, std::vector<Waiter> waiters) {
     return;
   }
   auto d = directives(s->second);
-  flush_then([waiters = std::move(waiters), d]() {
+  flush_then_for(id, [waiters = std::move(waiters), d]() {
     for (const auto& w : waiters) w.reply(d);
   });
 }
@@ -420,8 +420,23 @@ void Engine::flush_then(std::function<void()> after) {
   if (!write_in_flight_) flush();
 }
 
+void Engine::flush_then_for(const std::string& session, std::function<void()> after) {
+  const std::string prefix = session + "-";  // executor ids are "<session>-<n>"
+  auto e = dirty_executors_.lower_bound(prefix);
+  if (dirty_sessions_.count(session) != 0 || (e != dirty_executors_.end() && e->starts_with(prefix))) {
+    return flush_then(std::move(after));
+  }
+  if (in_flight_sessions_.count(session) != 0) return after_in_flight_.push_back(std::move(after));
+  after();
+}
+
 void Engine::flush() {
   store::WriteSet ws;
+  in_flight_sessions_ = dirty_sessions_;
+  for (const auto& id : dirty_executors_) {
+    auto it = executors_.find(id);
+    in_flight_sessions_.insert(it != executors_.end() ? it->second.session : id.substr(0, id.rfind('-')));
+  }
   put_or_erase(ws, dirty_sessions_, sessions_, session_key);
   put_or_erase(ws, dirty_executors_, executors_, executor_key);
   for (const auto& c : dirty_usage_) {
@@ -461,6 +476,7 @@ void Engine::on_flushed(Status s) {
     std::_Exit(70);
   }
   write_in_flight_ = false;
+  in_flight_sessions_.clear();
   if (in_flight_last_record_ > ledger_.durable_id()) {
     ledger_.mark_durable(in_flight_last_record_);
     if (on_ledger_durable_) on_ledger_durable_(in_flight_last_record_);
@@ -1078,7 +1094,7 @@ void Engine::heartbeat(const api::Principal& who, const std::string& id, std::in
   // previous incarnation of this daemon: its view is stale, answer at once.
   if (r.version != known_version || wait == 0) {
     auto d = directives(r);
-    return flush_then([reply, d] { reply(d); });
+    return flush_then_for(r.id, [reply, d] { reply(d); });
   }
   Waiter w;
   w.known = known_version;

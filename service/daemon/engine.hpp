@@ -151,6 +151,10 @@ class Engine {
   void mark(const SessionRecord& rec) { dirty_sessions_.insert(rec.id); }
   void mark(const ExecutorRecord& e) { dirty_executors_.insert(e.id); }
   void flush_then(std::function<void()> after);
+  // As flush_then, but waits only for what the session's view rests on (its
+  // record and its executors'): a driver's heartbeat need not wait for other
+  // sessions' writes.
+  void flush_then_for(const std::string& session, std::function<void()> after);
   void flush();
   void on_flushed(Status s);
   bool has_dirty() const {
@@ -217,6 +221,7 @@ class Engine {
   std::set<std::string> dirty_sessions_, dirty_executors_, dirty_usage_;
   bool tree_meta_dirty_ = false;
   bool write_in_flight_ = false;
+  std::set<std::string> in_flight_sessions_;  // sessions with records in the write in flight
   std::vector<std::function<void()>> after_in_flight_, after_next_;
 
   bool pass_requested_ = false;
