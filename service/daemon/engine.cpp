@@ -421,9 +421,7 @@ void Engine::flush_then(std::function<void()> after) {
 }
 
 void Engine::flush_then_for(const std::string& session, std::function<void()> after) {
-  const std::string prefix = session + "-";  // executor ids are "<session>-<n>"
-  auto e = dirty_executors_.lower_bound(prefix);
-  if (dirty_sessions_.count(session) != 0 || (e != dirty_executors_.end() && e->starts_with(prefix))) {
+  if (dirty_sessions_.count(session) != 0 || dirty_executor_sessions_.count(session) != 0) {
     return flush_then(std::move(after));
   }
   if (in_flight_sessions_.count(session) != 0) return after_in_flight_.push_back(std::move(after));
@@ -433,10 +431,7 @@ void Engine::flush_then_for(const std::string& session, std::function<void()> af
 void Engine::flush() {
   store::WriteSet ws;
   in_flight_sessions_ = dirty_sessions_;
-  for (const auto& id : dirty_executors_) {
-    auto it = executors_.find(id);
-    in_flight_sessions_.insert(it != executors_.end() ? it->second.session : id.substr(0, id.rfind('-')));
-  }
+  in_flight_sessions_.merge(dirty_executor_sessions_);
   put_or_erase(ws, dirty_sessions_, sessions_, session_key);
   put_or_erase(ws, dirty_executors_, executors_, executor_key);
   for (const auto& c : dirty_usage_) {
@@ -460,6 +455,7 @@ void Engine::flush() {
   }
   dirty_sessions_.clear();
   dirty_executors_.clear();
+  dirty_executor_sessions_.clear();
   dirty_usage_.clear();
   write_in_flight_ = true;
   for (auto& f : after_next_) after_in_flight_.push_back(std::move(f));
@@ -870,7 +866,7 @@ void Engine::housekeeping() {
         s->second.executor_ids.erase(e.id);
         touch(s->second);
       }
-      dirty_executors_.insert(e.id);
+      mark(e);
       it = executors_.erase(it);
       continue;
     }

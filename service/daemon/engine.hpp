@@ -149,7 +149,10 @@ class Engine {
   // Durability: records marked dirty are written in the next batch; `after`
   // runs once everything marked before it is on disk.
   void mark(const SessionRecord& rec) { dirty_sessions_.insert(rec.id); }
-  void mark(const ExecutorRecord& e) { dirty_executors_.insert(e.id); }
+  void mark(const ExecutorRecord& e) {
+    dirty_executors_.insert(e.id);
+    dirty_executor_sessions_.insert(e.session);
+  }
   void flush_then(std::function<void()> after);
   // As flush_then, but waits only for what the session's view rests on (its
   // record and its executors'): a driver's heartbeat need not wait for other
@@ -219,6 +222,7 @@ class Engine {
   std::vector<PendingStop> to_stop_;
 
   std::set<std::string> dirty_sessions_, dirty_executors_, dirty_usage_;
+  std::set<std::string> dirty_executor_sessions_;  // the sessions of dirty_executors_
   bool tree_meta_dirty_ = false;
   bool write_in_flight_ = false;
   std::set<std::string> in_flight_sessions_;  // sessions with records in the write in flight
