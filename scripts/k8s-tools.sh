@@ -20,8 +20,8 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 TOOLS_MODULE=$ROOT/tests/infra/k8s/tools
 
 # Kubernetes release of kube-apiserver: must match the require line of
-# tests/infra/k8s/tools/go.mod (its staging modules are at v0.32.13).
-K8S_VERSION=v1.32.13
+# tests/infra/k8s/tools/go.mod (its staging modules are at v0.34.4).
+K8S_VERSION=v1.34.4
 KWOK_VERSION=v0.7.0
 HELM_VERSION=v3.19.0
 # The Kubernetes version helm assumes when it renders without a cluster

@@ -41,6 +41,66 @@ ROOT = Path(__file__).resolve().parents[2]
 K8S_TOOLS_SCRIPT = ROOT / "scripts" / "k8s-tools.sh"
 ETCD = "etcd"
 
+# kwok's configuration: its own node stages, and pod stages of ours. Any pod
+# stage given replaces all of kwok's defaults, so all three are here:
+# - ready: a bound pod runs at once, and its container statuses carry the
+#   container's resources, as a kubelet with in-place resize (1.33+) reports
+#   them. The API server takes a pods/resize only for pods whose running
+#   containers report resources: that is how it tells such a kubelet from an
+#   older one.
+# - gone: a pod being deleted is removed (its finalizers dropped).
+# kwok does not play the kubelet's side of a resize (status following spec).
+KWOK_CONFIG = """\
+apiVersion: config.kwok.x-k8s.io/v1alpha1
+kind: KwokConfiguration
+options: {}
+---
+apiVersion: kwok.x-k8s.io/v1alpha1
+kind: Stage
+metadata:
+  name: pod-ready
+spec:
+  resourceRef: {apiGroup: v1, kind: Pod}
+  selector:
+    matchExpressions:
+    - {key: '.metadata.deletionTimestamp', operator: DoesNotExist}
+    - {key: '.status.podIP', operator: DoesNotExist}
+  next:
+    statusTemplate: |
+      {{ $now := Now }}
+      conditions:
+      - {type: Initialized, status: "True", lastTransitionTime: {{ $now | Quote }}}
+      - {type: Ready, status: "True", lastTransitionTime: {{ $now | Quote }}}
+      - {type: ContainersReady, status: "True", lastTransitionTime: {{ $now | Quote }}}
+      containerStatuses:
+      {{ range .spec.containers }}
+      - name: {{ .name | Quote }}
+        image: {{ .image | Quote }}
+        ready: true
+        started: true
+        restartCount: 0
+        state: {running: {startedAt: {{ $now | Quote }}}}
+        resources:{{ YAML .resources 2 }}
+      {{ end }}
+      hostIP: {{ NodeIPWith .spec.nodeName | Quote }}
+      podIP: {{ PodIPWith .spec.nodeName ( or .spec.hostNetwork false ) ( or .metadata.uid "" ) ( or .metadata.name "" ) ( or .metadata.namespace "" ) | Quote }}
+      phase: Running
+      startTime: {{ $now | Quote }}
+---
+apiVersion: kwok.x-k8s.io/v1alpha1
+kind: Stage
+metadata:
+  name: pod-gone
+spec:
+  resourceRef: {apiGroup: v1, kind: Pod}
+  selector:
+    matchExpressions:
+    - {key: '.metadata.deletionTimestamp', operator: Exists}
+  next:
+    finalizers: {empty: true}
+    delete: true
+"""
+
 # Annotation that tells our kwok which nodes are its own (its own convention).
 KWOK_NODE_ANNOTATION = "kwok.x-k8s.io/node"
 KWOK_NODE_ANNOTATION_VALUE = "fake"
@@ -280,7 +340,7 @@ class KubeCluster:
                 # which Endpoints validation refuses: no reconciler.
                 "--endpoint-reconciler-type", "none",
                 "--profiling=false",
-                # With WatchList on (the 1.32 default), a watch from
+                # With WatchList on (the default since 1.32), a watch from
                 # resourceVersion "" or "0" is served as a streaming list
                 # (sendInitialEvents), which needs etcd's RequestWatchProgress:
                 # Debian's etcd 3.4.23 lacks it (3.4.31+), so every such watch
@@ -296,8 +356,7 @@ class KubeCluster:
             self._start_apiserver(timeout)
 
             if self.with_kwok:
-                (self.workdir / "kwok.yaml").write_text(
-                    "apiVersion: config.kwok.x-k8s.io/v1alpha1\nkind: KwokConfiguration\noptions: {}\n")
+                (self.workdir / "kwok.yaml").write_text(KWOK_CONFIG)
                 self.kwok = _Proc("kwok", [
                     str(bin_dir / "kwok"),
                     "--kubeconfig", str(self.kubeconfig_path),

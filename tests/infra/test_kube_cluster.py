@@ -43,7 +43,7 @@ def test_start_stop_leaves_nothing(tmp_path):
     c = KubeCluster(tmp_path / "k")
     with c:
         assert c.running()
-        assert c.get("/version")["gitVersion"] == "v1.32.13"
+        assert c.get("/version")["gitVersion"] == "v1.34.4"
         pids = c.pids()
         assert len(pids) == 3
         print("kube cluster (etcd, kube-apiserver, kwok) up in %.1fs" % c.start_seconds)
