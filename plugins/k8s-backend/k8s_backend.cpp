@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "common/event_log.hpp"
+#include "kube_quantity.hpp"
 #include "node_view.hpp"
 #include "pod_manifest.hpp"
 #include "pod_view.hpp"
@@ -102,7 +103,12 @@ class K8sBackend::Core : public std::enable_shared_from_this<K8sBackend::Core> {
       t.created = true;
       t.running = pod->phase == k8s::PodPhase::kRunning;
       t.launched = Clock::now();
+      t.size = pod->requests;
+      t.want = k.resources;
       tracked_[k.executor_id] = t;
+      // A resize the daemon asked for just before it died may never have
+      // reached the API server.
+      queue_resize_if_needed(k.executor_id, tracked_[k.executor_id]);
       out.adopted.push_back(k.executor_id);
       log_event(LogLevel::kInfo, "k8s_pod_adopted", {{"executor", k.executor_id}, {"pod", pod->name}});
     }
@@ -129,8 +135,18 @@ class K8sBackend::Core : public std::enable_shared_from_this<K8sBackend::Core> {
     t.pod = (*pod)["metadata"]["name"].get<std::string>();
     t.node = node;
     t.launched = Clock::now();
+    t.size = t.want = req.resources;
     tracked_[req.executor_id] = t;
     enqueue([this, id = req.executor_id, body = pod->dump()] { create_pod(id, body); });
+    return Status::ok();
+  }
+
+  Status resize(const std::string& id, const core::Resources& resources) {
+    std::lock_guard lock(mu_);
+    auto it = tracked_.find(id);
+    if (it == tracked_.end() || it->second.stop_requested) return Status::ok();
+    it->second.want = resources;
+    queue_resize_if_needed(id, it->second);  // not created yet: create_pod() looks again
     return Status::ok();
   }
 
@@ -191,6 +207,10 @@ class K8sBackend::Core : public std::enable_shared_from_this<K8sBackend::Core> {
     bool stop_requested = false;
     std::chrono::milliseconds stop_grace{0};
     std::string waiting;  // why it is still pending, for the timeout's message
+    // cpu and memory: what the pod's spec has (as far as we know), and what
+    // the executor's slots take now. They differ until a resize lands.
+    core::Resources size, want;
+    bool resize_queued = false;
   };
   struct OtherPod {
     std::string node;
@@ -580,7 +600,11 @@ class K8sBackend::Core : public std::enable_shared_from_this<K8sBackend::Core> {
     if (reply && (reply->code == 201 || reply->code == 200 || reply->code == 409)) {
       ++stats_.pods_created;
       t.created = true;
-      if (t.stop_requested) queue_delete(t.pod, t.stop_grace);
+      if (t.stop_requested) {
+        queue_delete(t.pod, t.stop_grace);
+      } else {
+        queue_resize_if_needed(id, t);  // slots moved while the create was on its way
+      }
       return;
     }
     ++stats_.create_failures;
@@ -589,6 +613,84 @@ class K8sBackend::Core : public std::enable_shared_from_this<K8sBackend::Core> {
     log_event(LogLevel::kError, "k8s_pod_create_failed", {{"executor", id}, {"pod", t.pod}, {"error", why}});
     if (!t.reported_end) emit(ExecutorEventKind::kLaunchFailed, id, t.pod, -1000, "creating pod " + t.pod + ": " + why);
     tracked_.erase(it);
+  }
+
+  // Only cpu and memory: Kubernetes resizes nothing else in place (extended
+  // resources such as gpus stay as created).
+  static bool same_size(const core::Resources& a, const core::Resources& b) {
+    return a[core::kCpu] == b[core::kCpu] && a[core::kMemory] == b[core::kMemory];
+  }
+
+  // REQUIRES: mu_ held.
+  void queue_resize_if_needed(const std::string& id, Tracked& t) {
+    if (t.resize_queued || !t.created || t.stop_requested || resize_unsupported_ || same_size(t.size, t.want)) return;
+    t.resize_queued = true;
+    enqueue([this, id] { resize_pod(id); });
+  }
+
+  // PATCH pods/<name>/resize (in-place pod resize, Kubernetes 1.33+) with
+  // requests = limits, as the pod was created, so its QoS class stays
+  // Guaranteed. The newest size asked is read when the request leaves, so a
+  // burst of moves costs one request.
+  void resize_pod(const std::string& id) {
+    std::string pod;
+    json amounts = json::object();
+    core::Resources sent;
+    {
+      std::lock_guard lock(mu_);
+      auto it = tracked_.find(id);
+      if (it == tracked_.end()) return;
+      Tracked& t = it->second;
+      t.resize_queued = false;
+      if (t.stop_requested || !t.created || same_size(t.size, t.want)) return;
+      pod = t.pod;
+      sent = t.want;
+      for (const auto& [key, kind] : {std::pair{"cpu", core::kCpu}, std::pair{"memory", core::kMemory}}) {
+        if (sent[kind] > 0) amounts[key] = k8s::base_to_kube_quantity(kind, sent[kind]);
+      }
+    }
+    const json patch = {
+        {"spec",
+         {{"containers", json::array({{{"name", k8s::kExecutorContainer},
+                                       {"resources", {{"requests", amounts}, {"limits", amounts}}}}})}}}};
+    auto reply = client_->call("resize", "PATCH", "/api/v1/namespaces/" + ns_ + "/pods/" + pod + "/resize",
+                               patch.dump(), "application/strategic-merge-patch+json");
+    std::lock_guard lock(mu_);
+    auto it = tracked_.find(id);
+    if (reply && reply->code == 200) {
+      ++stats_.pods_resized;
+      if (it == tracked_.end()) return;
+      it->second.size = sent;
+      queue_resize_if_needed(id, it->second);  // asked again meanwhile
+      return;
+    }
+    if (shut_) return;
+    // An API server without the subresource (before 1.33, or the feature
+    // gate off) answers 404 for the path itself, not for the pod: say so once
+    // and stop asking; pods then keep the size they were created with.
+    if (reply && reply->code == 404 && !mentions_pod(reply->body, pod)) {
+      resize_unsupported_ = true;
+      log_event(LogLevel::kWarn, "k8s_resize_unsupported",
+                {{"pod", pod},
+                 {"error",
+                  "the API server has no pods/resize (in-place pod resize needs Kubernetes 1.33+); "
+                  "executor pods keep the requests they were created with"}});
+      return;
+    }
+    if (reply && reply->code == 404) return;  // the pod is gone; the watch says so
+    ++stats_.resize_failures;
+    log_event(LogLevel::kError, "k8s_pod_resize_failed",
+              {{"executor", id},
+               {"pod", pod},
+               {"error", reply ? "HTTP " + std::to_string(reply->code) + ": " + reply->error_message()
+                               : reply.status().message()}});
+  }
+
+  // Whether a 404 answer is about this pod (a Status whose details name it).
+  static bool mentions_pod(const std::string& body, const std::string& pod) {
+    const json j = json::parse(body, nullptr, false);
+    if (!j.is_object() || !j.contains("details") || !j["details"].is_object()) return false;
+    return j["details"].value("name", "") == pod;
   }
 
   void delete_pod(const std::string& pod, std::chrono::milliseconds grace) {
@@ -651,6 +753,7 @@ class K8sBackend::Core : public std::enable_shared_from_this<K8sBackend::Core> {
   HostSink host_sink_;
   bool reconciled_ = false;
   bool shut_ = false;
+  bool resize_unsupported_ = false;                    // the API server has no pods/resize
   std::map<std::string, Tracked> tracked_;             // by executor id
   std::map<std::string, k8s::PodView> seen_;           // our pods by name, as last seen
   std::map<std::string, k8s::NodeView> nodes_;         // by name
@@ -715,6 +818,9 @@ Result<ReconcileResult> K8sBackend::reconcile(const std::vector<KnownExecutor>& 
 Status K8sBackend::launch(const LaunchRequest& request) {
   return core_->launch(request);
 }
+Status K8sBackend::resize(const std::string& executor_id, std::int64_t /*slots*/, const core::Resources& resources) {
+  return core_->resize(executor_id, resources);
+}
 Status K8sBackend::stop(const std::string& executor_id, std::chrono::milliseconds grace) {
   return core_->stop(executor_id, grace);
 }
@@ -735,6 +841,8 @@ std::map<std::string, std::uint64_t> K8sBackend::counters() const {
   out["pod_created"] = s.pods_created;
   out["pod_deleted"] = s.pods_deleted;
   out["pod_create_failed"] = s.create_failures;
+  out["pod_resized"] = s.pods_resized;
+  out["pod_resize_failed"] = s.resize_failures;
   out["orphan_deleted"] = s.orphans_deleted;
   out["watch_relist"] = s.watch_relists;
   out["watch_resume"] = s.watch_resumes;

@@ -22,6 +22,8 @@ struct BackendStats {
   std::uint64_t pods_deleted = 0;
   std::uint64_t create_failures = 0;
   std::uint64_t orphans_deleted = 0;
+  std::uint64_t pods_resized = 0;     // in-place resizes the API server took
+  std::uint64_t resize_failures = 0;  // refused (not counting a server without pods/resize)
   std::uint64_t watch_relists = 0;
   std::uint64_t watch_resumes = 0;
   // launch() to the create request leaving, per pod (the last 100,000).
@@ -52,6 +54,9 @@ class K8sBackend final : public ExecutorBackend {
   void watch_hosts(HostSink sink) override;
   Result<ReconcileResult> reconcile(const std::vector<KnownExecutor>& known) override;
   Status launch(const LaunchRequest& request) override;
+  // PATCHes the pod's pods/resize subresource (in-place pod resize) so its
+  // cpu and memory requests follow its slots.
+  Status resize(const std::string& executor_id, std::int64_t slots, const core::Resources& resources) override;
   Status stop(const std::string& executor_id, std::chrono::milliseconds grace) override;
   void shutdown() override;
 

@@ -3,6 +3,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "kube_quantity.hpp"
+
 namespace sched::backend::k8s {
 namespace {
 
@@ -43,6 +45,15 @@ PodView read_pod(const json& pod) {
   if (meta.contains("labels") && meta["labels"].is_object()) v.instance = str(meta["labels"], kInstanceLabel);
   const json& spec = pod.contains("spec") ? pod["spec"] : kEmpty;
   v.node = str(spec, "nodeName");
+  for (const json& c : spec.value("containers", json::array())) {
+    if (str(c, "name") != kExecutorContainer || !c.contains("resources") || !c["resources"].is_object()) continue;
+    const json& req = c["resources"].value("requests", json::object());
+    for (const auto& [key, kind] : {std::pair{"cpu", core::kCpu}, std::pair{"memory", core::kMemory}}) {
+      if (!req.contains(key) || !req[key].is_string()) continue;
+      auto q = kube_quantity_to_base(kind, req[key].get<std::string>(), Rounding::kUp);
+      if (q) v.requests[kind] = *q;
+    }
+  }
   const json& status = pod.contains("status") ? pod["status"] : kEmpty;
   const std::string phase = str(status, "phase");
   if (phase == "Running")

@@ -6,6 +6,8 @@
 #include <nlohmann/json_fwd.hpp>
 #include <string>
 
+#include "core/resources.hpp"
+
 namespace sched::backend::k8s {
 
 enum class PodPhase : std::uint8_t { kPending, kRunning, kSucceeded, kFailed };
@@ -21,6 +23,9 @@ struct PodView {
   int exit_code = -1000;  // the executor container's, when it terminated; -1000 unknown
   std::string reason;     // OOMKilled, Evicted, Error, ImagePullBackOff, Unschedulable, ...
   std::string message;
+  // The executor container's cpu and memory requests as the spec has them
+  // now (in-place resizes included), in base units.
+  core::Resources requests;
 
   bool ended() const { return phase == PodPhase::kSucceeded || phase == PodPhase::kFailed; }
   // "OOMKilled (exit 137)", "Evicted: The node was low on resource: memory".

@@ -61,6 +61,8 @@ struct KnownExecutor {
   std::string executor_id;
   std::string host;
   std::string backend_id;  // as reported in its kRunning event; may be empty
+  std::int64_t slots = 0;
+  core::Resources resources;  // what its slots take now (resize() may not have reached the backend)
 };
 
 // A change in where executors can run, from a backend that watches its
@@ -115,6 +117,19 @@ class ExecutorBackend {
   // Begins starting one executor; its outcome arrives as an event (kRunning
   // or kLaunchFailed). An error here means nothing was started.
   virtual Status launch(const LaunchRequest& request) = 0;
+
+  // The executor's slots changed while it runs (slots moved between sessions
+  // on its host without a process starting or stopping): make what it is
+  // charged with on the host follow, so the host's own admission sees the
+  // same room the scheduler does. Called on the daemon's strand in the order
+  // of the moves, so it must not block: the last size asked is the one to
+  // reach. Best effort: a failure is logged and counted, never undoes the
+  // move. Backends whose executors take no fixed reservation (local
+  // processes) ignore it.
+  virtual Status resize(const std::string& /*executor_id*/, std::int64_t /*slots*/,
+                        const core::Resources& /*resources*/) {
+    return Status::ok();
+  }
 
   // Stops an executor: politely now (SIGTERM, pod deletion with grace),
   // forcibly after `grace`. Its kExited event follows. Stopping an executor

@@ -235,7 +235,10 @@ Status Engine::recover() {
       [this](backend::HostEvent ev) { boost::asio::post(strand_, [this, ev = std::move(ev)] { on_host_event(ev); }); });
   std::vector<backend::KnownExecutor> known;
   for (const auto& [id, e] : executors_) {
-    if (e.has_process && e.phase != ExecutorPhase::kExited) known.push_back({id, e.host, e.backend_id});
+    if (!e.has_process || e.phase == ExecutorPhase::kExited) continue;
+    auto sr = sessions_.find(e.session);
+    known.push_back(
+        {id, e.host, e.backend_id, e.slots, sr != sessions_.end() ? sr->second.shape * e.slots : e.resources});
   }
   auto rec = backend_.reconcile(known);
   if (!rec) return rec.status().with_context("reconciling executors with the backend");
@@ -560,6 +563,9 @@ void Engine::sync_executors(SessionRecord& rec) {
       continue;
     }
     if (e.slots != w->second.first || e.revoking != w->second.second) {
+      // Slots that moved to or from a running executor: its reservation in
+      // the backend follows once the move is durable.
+      if (e.slots != w->second.first && e.has_process && e.live()) to_resize_.insert(e.id);
       e.slots = w->second.first;
       e.revoking = w->second.second;
       mark(e);
@@ -645,7 +651,7 @@ std::vector<std::string> Engine::tenants() const {
 }
 
 void Engine::hand_to_backend_when_durable() {
-  if (!to_launch_.empty() || !to_stop_.empty()) flush_then([this] { start_launches(); });
+  if (!to_launch_.empty() || !to_stop_.empty() || !to_resize_.empty()) flush_then([this] { start_launches(); });
 }
 
 void Engine::stop_executor(ExecutorRecord& e, TimeMs grace_ms, TimeMs delay_ms) {
@@ -668,10 +674,22 @@ void Engine::start_launches() {
   to_launch_.clear();
   auto stops = std::move(to_stop_);
   to_stop_.clear();
+  auto resizes = std::move(to_resize_);
+  to_resize_.clear();
   for (const auto& id : launches) {
     auto it = executors_.find(id);
     if (it == executors_.end() || it->second.phase != ExecutorPhase::kLaunching) continue;
+    resizes.erase(id);  // launched at its current size
     launch(it->second);
+  }
+  for (const auto& id : resizes) {
+    auto it = executors_.find(id);
+    if (it == executors_.end() || !it->second.live() || it->second.slots == 0) continue;
+    auto sr = sessions_.find(it->second.session);
+    if (sr == sessions_.end()) continue;
+    // On the strand, in order: the last size asked is the one that stays.
+    const Status s = backend_.resize(id, it->second.slots, sr->second.shape * it->second.slots);
+    if (!s.is_ok()) log_event(LogLevel::kWarn, "executor_resize_failed", {{"executor", id}, {"error", s.message()}});
   }
   for (const auto& stop : stops) {
     auto it = executors_.find(stop.executor);

@@ -220,6 +220,7 @@ class Engine {
     core::TimeMs delay_ms;  // before SIGTERM
   };
   std::vector<PendingStop> to_stop_;
+  std::set<std::string> to_resize_;  // running executors whose slots changed
 
   std::set<std::string> dirty_sessions_, dirty_executors_, dirty_usage_;
   std::set<std::string> dirty_executor_sessions_;  // the sessions of dirty_executors_

@@ -363,6 +363,7 @@ def test_rbac_default_is_least_privilege(kube_cluster, helm):
     for verb in ("create", "delete", "get", "list", "watch"):
         assert can(user, verb, "pods", namespace=ex), verb
     assert can(user, "get", "pods", namespace=ex, subresource="status")
+    assert can(user, "patch", "pods", namespace=ex, subresource="resize")
     for verb in ("get", "list", "watch"):
         assert can(user, verb, "nodes")
         assert can(user, verb, "pods")  # nodes mode counting other pods: every namespace
@@ -373,6 +374,7 @@ def test_rbac_default_is_least_privilege(kube_cluster, helm):
     assert not can(user, "delete", "pods", namespace="kube-system")
     assert not can(user, "create", "pods", namespace=ex, subresource="exec")
     assert not can(user, "update", "pods", namespace=ex, subresource="status")
+    assert not can(user, "patch", "pods", namespace="default", subresource="resize")
     for verb in ("update", "patch", "delete", "create"):
         assert not can(user, verb, "nodes"), verb
     assert not can(user, "get", "secrets", namespace=ex)

@@ -179,6 +179,67 @@ def test_failed_pod_and_cordoned_node(cluster, daemon):
     wait_for(lambda: not pods(cluster), timeout=30, what="pods deleted")
 
 
+def test_pod_requests_follow_slots_moved_in_place(cluster, daemon):
+    """When slots move between sessions on a node without a pod starting or
+    stopping, the pods are resized in place (pods/resize), so a kubelet
+    admitting pods on that node counts what the scheduler counts."""
+    d = daemon()
+    admin = d.client()
+    a = admin.register("/A", sla="batch", initial_demand=20, launch=launch(), application="a-batch")
+    wait_for(lambda: slots_of_running_executors(a) == 20, timeout=30, what="A's executors running")
+    # B1 reclaims 16 of A's 20: A keeps 4 slots, which its 5-slot pods cannot
+    # hold whole, so at least one of A's pods stays with fewer slots.
+    b1 = admin.register("/B/B1", sla="batch", initial_demand=20, launch=launch(), application="b1-batch")
+    wait_for(lambda: (granted(admin, "/A"), granted(admin, "/B/B1")) == (4, 16), timeout=30, what="A:B1 = 4:16")
+    wait_for(lambda: slots_of_running_executors(b1) == 16, timeout=30, what="B1's executors running")
+
+    def sizes():
+        """Per live executor pod: (node, slots the daemon gives it, cpu its spec requests)."""
+        slots = {e.executor_id: e.slots for s in (a, b1) for e in s.heartbeat(wait_ms=0).executors if e.state == 2}
+        out = {}
+        for p in cluster.list_pods(NAMESPACE):
+            if p["metadata"].get("deletionTimestamp"):
+                continue
+            ex = p["metadata"]["annotations"]["session-scheduler.io/executor-id"]
+            res = p["spec"]["containers"][0]["resources"]
+            assert res["requests"] == res["limits"], res  # still Guaranteed
+            out[ex] = (p["spec"]["nodeName"], slots.get(ex), res["requests"]["cpu"], res["requests"]["memory"])
+        return out
+
+    def settled():
+        s = sizes()
+        return s and all(n is not None and cpu == str(n) and mem == f"{n}Gi" for _, n, cpu, mem in s.values())
+
+    wait_for(settled, timeout=30, what=f"pod requests = slots (now {sizes()})")
+    per_node = {}
+    for node, n, _, _ in sizes().values():
+        per_node[node] = per_node.get(node, 0) + n
+    assert all(v <= 5 for v in per_node.values()), per_node  # each node has 5 cpu
+    ops = backend_operations(d)
+    assert ops.get("pod_resized", 0) >= 1 and ops.get("request_resize", 0) >= 1, ops
+    assert ops.get("pod_resize_failed", 0) == 0, ops
+
+    # A resize lost in a crash: the daemon dies, and one pod is left at
+    # another size (as if the PATCH never left). Adopted after the restart,
+    # the pod is resized back to its executor's slots.
+    d.kill9()
+    name = next(p["metadata"]["name"] for p in cluster.list_pods(NAMESPACE)
+                if not p["metadata"].get("deletionTimestamp"))
+    wrong = {"cpu": "7", "memory": "7Gi"}  # more than a node has: no executor is this size
+    cluster.request("PATCH", cluster.pod_path(NAMESPACE, name) + "/resize",
+                    {"spec": {"containers": [{"name": "executor", "resources": {"requests": wrong, "limits": wrong}}]}},
+                    content_type="application/strategic-merge-patch+json")
+    d.start(timeout=60)
+    for s in (a, b1):
+        s.client = d.client()
+        s.heartbeat(wait_ms=0)
+    wait_for(settled, timeout=30, what=f"pod requests = slots after the restart (now {sizes()})")
+    assert "k8s_pod_adopted" in d.log()
+    for s in (a, b1):
+        s.unregister()
+    wait_for(lambda: not pods(cluster), timeout=30, what="all pods deleted")
+
+
 def backend_operations(d):
     """The k8s backend's running totals from /metrics, by operation."""
     text = urllib.request.urlopen(f"http://127.0.0.1:{d.metrics_port}/metrics", timeout=10).read().decode()

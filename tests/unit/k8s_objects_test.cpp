@@ -71,6 +71,20 @@ TEST(NodeView, PodRequestsCountInitContainersAndLimits) {
   EXPECT_EQ(r[core::kMemory], 1536 + 100);  // limits stand in for missing requests
 }
 
+TEST(PodView, ReadsTheExecutorContainersRequests) {
+  // A resize changes the spec's requests; adoption compares them with the
+  // executor's slots. Only the executor container counts.
+  PodView v = read_pod(json::parse(R"({"metadata":{"name":"p"},"spec":{"containers":[
+      {"name":"sidecar","resources":{"requests":{"cpu":"7","memory":"7Gi"}}},
+      {"name":"executor","resources":{"requests":{"cpu":"1500m","memory":"3Gi","nvidia.com/gpu":"1"},
+                                      "limits":{"cpu":"1500m","memory":"3Gi"}}}]}})"));
+  EXPECT_EQ(v.requests[core::kCpu], 1500);
+  EXPECT_EQ(v.requests[core::kMemory], 3072);
+  EXPECT_EQ(v.requests[core::kGpu], 0);
+  PodView none = read_pod(json::parse(R"({"metadata":{"name":"p"},"spec":{"containers":[{"name":"executor"}]}})"));
+  EXPECT_TRUE(none.requests.is_zero());
+}
+
 TEST(PodView, ClassifiesPhasesAndReasons) {
   auto pod = [](const std::string& status) {
     return json::parse(R"({"metadata":{"name":"p","uid":"u","labels":{"session-scheduler.io/instance":"sd-1"},
