@@ -13,7 +13,6 @@
 #include <thread>
 
 #include "common/event_log.hpp"
-#include "kube_quantity.hpp"
 #include "node_view.hpp"
 #include "pod_manifest.hpp"
 #include "pod_view.hpp"
@@ -634,7 +633,6 @@ class K8sBackend::Core : public std::enable_shared_from_this<K8sBackend::Core> {
   // burst of moves costs one request.
   void resize_pod(const std::string& id) {
     std::string pod;
-    json amounts = json::object();
     core::Resources sent;
     {
       std::lock_guard lock(mu_);
@@ -645,10 +643,8 @@ class K8sBackend::Core : public std::enable_shared_from_this<K8sBackend::Core> {
       if (t.stop_requested || !t.created || same_size(t.size, t.want)) return;
       pod = t.pod;
       sent = t.want;
-      for (const auto& [key, kind] : {std::pair{"cpu", core::kCpu}, std::pair{"memory", core::kMemory}}) {
-        if (sent[kind] > 0) amounts[key] = k8s::base_to_kube_quantity(kind, sent[kind]);
-      }
     }
+    const json amounts = k8s::cpu_memory_quantities(sent);
     const json patch = {
         {"spec",
          {{"containers", json::array({{{"name", k8s::kExecutorContainer},

@@ -85,6 +85,13 @@ std::string label_value(const std::string& text) {
   return (readable.empty() ? "x" : readable) + "-h" + short_hash(text);
 }
 
+json cpu_memory_quantities(const core::Resources& resources) {
+  json amounts = json::object();
+  if (resources[core::kCpu] > 0) amounts["cpu"] = base_to_kube_quantity(core::kCpu, resources[core::kCpu]);
+  if (resources[core::kMemory] > 0) amounts["memory"] = base_to_kube_quantity(core::kMemory, resources[core::kMemory]);
+  return amounts;
+}
+
 Result<json> build_pod(const LaunchRequest& req, const K8sBackendConfig& config, const std::string& ns,
                        const std::string& instance_id, const std::string& node) {
   for (const auto& [k, v] : req.backend_options) {
@@ -194,10 +201,7 @@ Result<json> build_pod(const LaunchRequest& req, const K8sBackendConfig& config,
   env.push_back({{"name", "SESSIOND_EXECUTOR_ID"}, {"value", req.executor_id}});
   env.push_back({{"name", "SESSIOND_SESSION_ID"}, {"value", req.session_id}});
   env.push_back({{"name", "SESSIOND_SLOTS"}, {"value", std::to_string(req.slots)}});
-  json amounts = json::object();
-  if (req.resources[core::kCpu] > 0) amounts["cpu"] = base_to_kube_quantity(core::kCpu, req.resources[core::kCpu]);
-  if (req.resources[core::kMemory] > 0)
-    amounts["memory"] = base_to_kube_quantity(core::kMemory, req.resources[core::kMemory]);
+  json amounts = cpu_memory_quantities(req.resources);
   if (req.resources[core::kGpu] > 0) {
     if (req.resources[core::kGpu] % 1000 != 0) {
       return Status::invalid_argument("Kubernetes cannot give a fraction of a GPU (" +

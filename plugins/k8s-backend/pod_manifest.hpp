@@ -23,6 +23,11 @@ std::string pod_name(const std::string& instance_id, const std::string& executor
 // annotation).
 std::string label_value(const std::string& text);
 
+// The cpu and memory of `resources` as a Kubernetes resource map ({"cpu":
+// "1500m", "memory": "4Gi"}), zero kinds left out: what an executor pod's
+// requests and limits carry, at creation and when resized.
+nlohmann::json cpu_memory_quantities(const core::Resources& resources);
+
 // Builds the pod. `node` is set as spec.nodeName (nodes mode: sessiond
 // already placed the executor) or left out (pool mode). Fails on backend
 // options it does not know, naming them.

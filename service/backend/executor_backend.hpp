@@ -60,8 +60,7 @@ struct ExecutorEvent {
 struct KnownExecutor {
   std::string executor_id;
   std::string host;
-  std::string backend_id;  // as reported in its kRunning event; may be empty
-  std::int64_t slots = 0;
+  std::string backend_id;     // as reported in its kRunning event; may be empty
   core::Resources resources;  // what its slots take now (resize() may not have reached the backend)
 };
 

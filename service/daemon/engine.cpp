@@ -237,8 +237,7 @@ Status Engine::recover() {
   for (const auto& [id, e] : executors_) {
     if (!e.has_process || e.phase == ExecutorPhase::kExited) continue;
     auto sr = sessions_.find(e.session);
-    known.push_back(
-        {id, e.host, e.backend_id, e.slots, sr != sessions_.end() ? sr->second.shape * e.slots : e.resources});
+    known.push_back({id, e.host, e.backend_id, sr != sessions_.end() ? sr->second.shape * e.slots : e.resources});
   }
   auto rec = backend_.reconcile(known);
   if (!rec) return rec.status().with_context("reconciling executors with the backend");

@@ -401,7 +401,7 @@ TEST_F(LocalBackendTest, ExecutorsOutliveShutdownAndANewBackendAdoptsThem) {
 
   EventLog second;
   auto& b = Make(second);
-  auto rec = b.reconcile({{"e1", "", running->backend_id, 0, {}}});
+  auto rec = b.reconcile({{"e1", "", running->backend_id, {}}});
   ASSERT_TRUE(rec.is_ok()) << rec.status().to_string();
   EXPECT_EQ(rec->adopted, std::vector<std::string>{"e1"});
   EXPECT_TRUE(rec->gone.empty());
@@ -419,7 +419,7 @@ TEST_F(LocalBackendTest, AdoptedStrangerExitIsReportedWithAnUnknownStatus) {
   EventLog log;
   auto& b = Make(log);
   const pid_t pid = SpawnStranger(instance_, "e1", "while [ ! -f go ]; do sleep 0.02; done; exit 3");
-  auto rec = b.reconcile({{"e1", "", Id(pid), 0, {}}});
+  auto rec = b.reconcile({{"e1", "", Id(pid), {}}});
   ASSERT_TRUE(rec.is_ok());
   EXPECT_EQ(rec->adopted, std::vector<std::string>{"e1"});
   std::ofstream(dir_ / "go").put('x');
@@ -433,7 +433,7 @@ TEST_F(LocalBackendTest, AKnownExecutorWithoutBackendIdIsFoundByItsMark) {
   const pid_t pid = SpawnStranger(instance_, "e1", "sleep 5");
   EventLog log;
   auto& b = Make(log);
-  auto rec = b.reconcile({{"e1", "", "", 0, {}}});
+  auto rec = b.reconcile({{"e1", "", "", {}}});
   ASSERT_TRUE(rec.is_ok());
   EXPECT_EQ(rec->adopted, std::vector<std::string>{"e1"});
   ASSERT_TRUE(b.stop("e1", 2s).is_ok());
@@ -456,10 +456,10 @@ TEST_F(LocalBackendTest, DeadOrMisidentifiedKnownExecutorsAreGone) {
   EventLog log;
   auto& b = Make(log);
   auto rec = b.reconcile({
-      {"dead", "", running->backend_id, 0, {}},
-      {"reused", "", local::format_backend_id(::getpid(), self->starttime + 1), 0, {}},  // a live pid, another start
-      {"garbled", "", "pod:xyz", 0, {}},
-      {"never-ran", "", "", 0, {}},
+      {"dead", "", running->backend_id, {}},
+      {"reused", "", local::format_backend_id(::getpid(), self->starttime + 1), {}},  // a live pid, another start
+      {"garbled", "", "pod:xyz", {}},
+      {"never-ran", "", "", {}},
   });
   ASSERT_TRUE(rec.is_ok());
   EXPECT_TRUE(rec->adopted.empty());
@@ -476,7 +476,7 @@ TEST_F(LocalBackendTest, OrphansOfThisInstanceAreKilledOthersAreLeftAlone) {
 
   EventLog log;
   auto& b = Make(log, &config);
-  auto rec = b.reconcile({{"known", "", Id(known), 0, {}}});
+  auto rec = b.reconcile({{"known", "", Id(known), {}}});
   ASSERT_TRUE(rec.is_ok());
   EXPECT_EQ(rec->adopted, std::vector<std::string>{"known"});
   EXPECT_EQ(rec->orphans_stopped, 2);
