@@ -61,6 +61,14 @@ struct LaunchSpec {
   // ("k8s.owner": "Pod/<name>/<uid>", "k8s.serviceAccount": ...). Each
   // backend documents its own and rejects the ones it does not know.
   5: map<string, string> backend_options = {},
+  // A warm start, for backends that keep processes started ahead of need
+  // (the local backend's warm_pool). `warm_command` starts a process that
+  // prepares itself (a JVM loading its classes) and then waits on its stdin
+  // for one hand-off: the environment and command[warm_args_from:], after
+  // which it is the executor. Taken literally (no {placeholders}): sessions
+  // whose warm_command is the same share one pool. Empty: cold starts only.
+  6: list<string> warm_command = [],
+  7: i32 warm_args_from = 0,
 }
 
 struct SessionSpec {

@@ -14,6 +14,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -22,6 +23,7 @@
 #include <unordered_map>
 
 #include "process.hpp"
+#include "warm_pool.hpp"
 
 namespace sched::backend {
 
@@ -91,7 +93,18 @@ class LocalBackend::Core : public std::enable_shared_from_this<Core> {
         data_dir_(std::move(data_dir)),
         instance_id_(std::move(instance_id)),
         config_(std::move(config)),
-        base_env_(local::current_environment()) {}
+        base_env_(local::current_environment()) {
+    if (config_.warm_pool.size > 0) {
+      auto env = base_env_;
+      env["SESSIOND_INSTANCE"] = instance_id_;
+      env["SESSIOND_WARM"] = "1";
+      pool_ = local::WarmPool::create(io_, (fs::path(data_dir_) / "warm").string(), std::move(env), config_.warm_pool);
+    }
+  }
+
+  std::map<std::string, std::uint64_t> counters() const {
+    return pool_ ? pool_->counters() : std::map<std::string, std::uint64_t>{};
+  }
 
   const std::vector<core::HostSpec>& hosts() const { return config_.hosts; }
 
@@ -128,8 +141,14 @@ class LocalBackend::Core : public std::enable_shared_from_this<Core> {
     int pidfd = -1;
     pid_t pid = 0;
     std::uint64_t starttime = 0;
-    auto spawned = spawn(req, proc->host);
-    if (!spawned) {
+    std::optional<local::WarmProcess> warm;
+    if (pool_ && !req.warm_command.empty() && req.warm_args_from < req.command.size())
+      warm = pool_->take(req.warm_command, req.working_dir);
+    if (warm && hand_off(req, proc->host, *warm)) {
+      pid = warm->pid;
+      pidfd = warm->pidfd;
+      starttime = warm->starttime;
+    } else if (auto spawned = spawn(req, proc->host); !spawned) {
       failure = spawned.status().message();
     } else {
       pid = *spawned;
@@ -213,6 +232,7 @@ class LocalBackend::Core : public std::enable_shared_from_this<Core> {
 
     ReconcileResult result;
     std::set<std::string> known_ids;
+    std::set<pid_t> adopted_pids;  // an executor from the warm pool carries no executor mark
     for (const auto& k : known) {
       known_ids.insert(k.executor_id);
       std::optional<local::ProcessId> id = local::parse_backend_id(k.backend_id);
@@ -222,7 +242,9 @@ class LocalBackend::Core : public std::enable_shared_from_this<Core> {
         // Launched, but its kRunning never reached the store: the mark finds it.
         if (k.backend_id.empty()) id = local::ProcessId{m->second->pid, m->second->starttime};
       }
+      if (!id) id = handed_off_process(k.executor_id);
       if (id && adopt(k, *id, session)) {
+        adopted_pids.insert(id->pid);
         result.adopted.push_back(k.executor_id);
       } else {
         result.gone.push_back(k.executor_id);
@@ -230,7 +252,7 @@ class LocalBackend::Core : public std::enable_shared_from_this<Core> {
       }
     }
     for (const auto& m : marked) {
-      if (known_ids.count(m.executor_id) != 0) continue;
+      if (known_ids.count(m.executor_id) != 0 || adopted_pids.count(m.pid) != 0) continue;
       if (kill_orphan(m)) ++result.orphans_stopped;
     }
     spdlog::info("local backend: reconciled: {} adopted, {} gone, {} orphans stopped", result.adopted.size(),
@@ -244,6 +266,7 @@ class LocalBackend::Core : public std::enable_shared_from_this<Core> {
       std::lock_guard lock(mu_);
       if (closed_) return;
       closed_ = true;
+      if (pool_) pool_->shutdown();
       for (auto& [id, p] : procs_) procs.push_back(p);
       for (auto& [pid, p] : orphans_) procs.push_back(p);
       procs_.clear();
@@ -289,29 +312,89 @@ class LocalBackend::Core : public std::enable_shared_from_this<Core> {
       fs::create_directories(dir, ec);
       if (ec) return Status::unavailable("cannot create directory '" + dir.string() + "': " + ec.message());
     }
-    const fs::path log = exec_dir / "executor.log";
-    const int opened = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (opened < 0) return Status::unavailable("cannot open '" + log.string() + "': " + std::strerror(errno));
-    // Above 2, so that the dup2 onto stdout/stderr really clears CLOEXEC.
-    const int log_fd = ::fcntl(opened, F_DUPFD_CLOEXEC, 3);
-    ::close(opened);
-    if (log_fd < 0) return Status::unavailable("cannot open '" + log.string() + "': " + std::strerror(errno));
+    auto log_fd = local::open_output_file((exec_dir / "executor.log").string());
+    if (!log_fd) return log_fd.status();
 
     local::SpawnSpec spec;
     spec.argv = req.command;
     spec.env = base_env_;
-    for (const auto& [k, v] : req.env) spec.env[k] = v;
-    // The marks come last: a request cannot forge another daemon's.
-    spec.env["SESSIOND_INSTANCE"] = instance_id_;
-    spec.env["SESSIOND_EXECUTOR_ID"] = req.executor_id;
-    spec.env["SESSIOND_SESSION_ID"] = req.session_id;
-    spec.env["SESSIOND_HOST"] = host;
-    spec.env["SESSIOND_SLOTS"] = std::to_string(req.slots);
+    for (auto& [k, v] : executor_env(req, host)) spec.env[k] = std::move(v);
     spec.working_dir = work_dir.string();
-    spec.output_fd = log_fd;
+    spec.output_fd = *log_fd;
     auto pid = local::spawn_in_new_session(spec);
-    ::close(log_fd);
+    ::close(*log_fd);
     return pid;
+  }
+
+  // What an executor's environment adds to the daemon's: the request's,
+  // then the marks, which come last: a request cannot forge another daemon's.
+  std::map<std::string, std::string> executor_env(const LaunchRequest& req, const std::string& host) const {
+    std::map<std::string, std::string> env = req.env;
+    env["SESSIOND_INSTANCE"] = instance_id_;
+    env["SESSIOND_EXECUTOR_ID"] = req.executor_id;
+    env["SESSIOND_SESSION_ID"] = req.session_id;
+    env["SESSIOND_HOST"] = host;
+    env["SESSIOND_SLOTS"] = std::to_string(req.slots);
+    return env;
+  }
+
+  // Turns a process of the warm pool into the executor `req`: its directory
+  // (log, and working directory unless the request gives one) becomes the
+  // executor's, the file `process` there names it for reconcile() (its
+  // /proc environ predates the hand-off and carries no executor mark), then
+  // it gets the hand-off. False: it did not take it; it is stopped and the
+  // caller starts the executor cold.
+  bool hand_off(const LaunchRequest& req, const std::string& host, local::WarmProcess& w) const {
+    const fs::path exec_dir = fs::path(data_dir_) / "executors" / req.executor_id;
+    std::error_code ec;
+    fs::create_directories(exec_dir.parent_path(), ec);
+    if (!ec) fs::rename(w.dir, exec_dir, ec);
+    // The JVM resolves relative paths to absolute ones with the working
+    // directory it started in (user.dir, fixed at start): Spark adds jars it
+    // fetched into "." to its class loader by such a path. A link at the old
+    // place keeps those paths good.
+    if (!ec && req.working_dir.empty()) {
+      fs::create_directory_symlink(fs::path("..") / "executors" / req.executor_id, w.dir, ec);
+    }
+    Status st = ec ? Status::unavailable("cannot move '" + w.dir + "' to '" + exec_dir.string() + "': " + ec.message())
+                   : write_process_file(exec_dir, local::format_backend_id(w.pid, w.starttime));
+    if (st.is_ok()) {
+      const std::vector<std::string> args(req.command.begin() + static_cast<std::ptrdiff_t>(req.warm_args_from),
+                                          req.command.end());
+      st = local::send_handoff(w.channel, executor_env(req, host), args);
+    } else {
+      ::close(w.channel);
+    }
+    w.channel = -1;
+    if (!st.is_ok()) {
+      local::signal_group(w.pid, SIGKILL);
+      ::waitpid(w.pid, nullptr, 0);
+      ::close(w.pidfd);
+      w.pidfd = -1;
+      // Its log stays (in the executor's directory if the move was made): it says why.
+      spdlog::warn("local backend: executor {}: warm pid {} did not take the hand-off ({}); starting it cold",
+                   req.executor_id, w.pid, st.message());
+      return false;
+    }
+    spdlog::info("local backend: executor {} of session {}: handed to warm pid {} (started {} ms before)",
+                 req.executor_id, req.session_id, w.pid, w.age_ms);
+    return true;
+  }
+
+  static Status write_process_file(const fs::path& dir, const std::string& backend_id) {
+    std::ofstream out(dir / "process", std::ios::trunc);
+    out << backend_id << "\n";
+    out.close();
+    if (!out) return Status::unavailable("cannot write '" + (dir / "process").string() + "'");
+    return Status::ok();
+  }
+
+  // The backend id a hand-off left in the executor's directory, if any.
+  std::optional<local::ProcessId> handed_off_process(const std::string& executor_id) const {
+    std::ifstream in(fs::path(data_dir_) / "executors" / executor_id / "process");
+    std::string line;
+    if (!in || !std::getline(in, line)) return std::nullopt;
+    return local::parse_backend_id(line);
   }
 
   // REQUIRES: mu_ held; proc is kWatched.
@@ -459,7 +542,8 @@ class LocalBackend::Core : public std::enable_shared_from_this<Core> {
       return false;
     }
     auto proc = std::make_shared<Proc>();
-    proc->executor_id = m.executor_id;
+    // A process of an earlier daemon's warm pool has no executor id yet.
+    proc->executor_id = m.executor_id.empty() ? "(warm pool)" : m.executor_id;
     proc->session_id = m.session_id;
     proc->pid = m.pid;
     proc->starttime = m.starttime;
@@ -510,6 +594,7 @@ class LocalBackend::Core : public std::enable_shared_from_this<Core> {
   const std::string instance_id_;
   const LocalBackendConfig config_;
   const std::map<std::string, std::string> base_env_;
+  std::shared_ptr<local::WarmPool> pool_;  // null: no warm pool configured
 
   std::mutex mu_;  // guards what follows and every Asio object in a Proc
   bool started_ = false;
@@ -571,6 +656,13 @@ Status LocalBackend::launch(const LaunchRequest& request) {
 }
 Status LocalBackend::stop(const std::string& executor_id, std::chrono::milliseconds grace) {
   return no_throw("stop", [&] { return core_->stop(executor_id, grace); });
+}
+std::map<std::string, std::uint64_t> LocalBackend::counters() const {
+  try {
+    return core_->counters();
+  } catch (...) {
+    return {};
+  }
 }
 void LocalBackend::shutdown() {
   guarded([&] { core_->shutdown(); });

@@ -9,6 +9,7 @@
 
 #include "backend/executor_backend.hpp"
 #include "core/host_pool.hpp"
+#include "warm_pool.hpp"
 
 namespace sched::backend {
 
@@ -23,9 +24,14 @@ namespace sched::backend {
 //   reserve_memory: 1Gi     # kept for the daemon and the system; default 1Gi
 // and in both forms:
 //   orphan_grace: 2s        # SIGTERM to SIGKILL for orphans found by reconcile(); default 2s
+//   warm_pool: 0            # processes kept started ahead of need per warm command; default 0: none
+//   warm_pool_idle: 10m     # a warm command unused this long has its processes let go
+//   warm_pool_refill_delay: 3s   # after a hand-off, before its replacement starts
+//   warm_pool_commands: 4   # distinct warm commands kept warm at once
 struct LocalBackendConfig {
   std::vector<core::HostSpec> hosts;
   std::chrono::milliseconds orphan_grace{2000};
+  local::WarmPoolConfig warm_pool;
 };
 
 // Reads the section (null or absent: all defaults). Errors name the file,
@@ -68,6 +74,8 @@ class LocalBackend final : public ExecutorBackend {
   // The signals go to the executor's whole process group. A second stop()
   // may shorten the grace, never lengthen it.
   Status stop(const std::string& executor_id, std::chrono::milliseconds grace) override;
+  // The warm pool's: warm_started, warm_taken, warm_missed, warm_exited, warm_let_go.
+  std::map<std::string, std::uint64_t> counters() const override;
   // No event reaches the sink once this returns.
   void shutdown() override;
 

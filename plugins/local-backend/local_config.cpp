@@ -66,12 +66,31 @@ Result<LocalBackendConfig> read_local_backend_config(const YAML::Node* section, 
   const bool present = n.IsDefined() && !n.IsNull();
   if (present) {
     SCHED_RETURN_IF_ERROR(
-        config::check_keys(ctx, n, {"hosts", "host", "cpu", "memory", "gpu", "reserve_memory", "orphan_grace"}));
-    if (n["orphan_grace"]) {
-      auto g = config::read_duration(ctx / "orphan_grace", n["orphan_grace"]);
+        config::check_keys(ctx, n,
+                           {"hosts", "host", "cpu", "memory", "gpu", "reserve_memory", "orphan_grace", "warm_pool",
+                            "warm_pool_idle", "warm_pool_refill_delay", "warm_pool_commands"}));
+    auto duration = [&](const char* key, std::chrono::milliseconds* into) -> Status {
+      if (!n[key]) return Status::ok();
+      auto g = config::read_duration(ctx / key, n[key]);
       if (!g) return g.status();
-      out.orphan_grace = std::chrono::milliseconds(*g);
-    }
+      *into = std::chrono::milliseconds(*g);
+      return Status::ok();
+    };
+    auto count = [&](const char* key, int min, int max, int* into) -> Status {
+      if (!n[key]) return Status::ok();
+      auto v = config::read_int(ctx / key, n[key]);
+      if (!v) return v.status();
+      if (*v < min || *v > max) {
+        return (ctx / key).error(n[key], "must be from " + std::to_string(min) + " to " + std::to_string(max));
+      }
+      *into = static_cast<int>(*v);
+      return Status::ok();
+    };
+    SCHED_RETURN_IF_ERROR(duration("orphan_grace", &out.orphan_grace));
+    SCHED_RETURN_IF_ERROR(count("warm_pool", 0, 64, &out.warm_pool.size));
+    SCHED_RETURN_IF_ERROR(duration("warm_pool_idle", &out.warm_pool.idle));
+    SCHED_RETURN_IF_ERROR(duration("warm_pool_refill_delay", &out.warm_pool.refill_delay));
+    SCHED_RETURN_IF_ERROR(count("warm_pool_commands", 1, 64, &out.warm_pool.commands));
   }
 
   if (present && n["hosts"]) {

@@ -123,6 +123,16 @@ std::map<std::string, std::string> current_environment() {
   return env;
 }
 
+Result<int> open_output_file(const std::string& path) {
+  const int opened = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (opened < 0) return Status::unavailable("cannot open '" + path + "': " + errno_text(errno));
+  const int fd = ::fcntl(opened, F_DUPFD_CLOEXEC, 3);
+  const int err = errno;
+  ::close(opened);
+  if (fd < 0) return Status::unavailable("cannot open '" + path + "': " + errno_text(err));
+  return fd;
+}
+
 Result<pid_t> spawn_in_new_session(const SpawnSpec& spec) {
   if (spec.argv.empty()) return Status::invalid_argument("empty command");
   auto path = resolve_command(spec.argv[0], spec.env);
@@ -147,7 +157,11 @@ Result<pid_t> spawn_in_new_session(const SpawnSpec& spec) {
   posix_spawnattr_t attr;
   posix_spawn_file_actions_init(&actions);
   posix_spawnattr_init(&attr);
-  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  if (spec.input_fd >= 0) {
+    posix_spawn_file_actions_adddup2(&actions, spec.input_fd, STDIN_FILENO);
+  } else {
+    posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  }
   posix_spawn_file_actions_adddup2(&actions, spec.output_fd, STDOUT_FILENO);
   posix_spawn_file_actions_adddup2(&actions, spec.output_fd, STDERR_FILENO);
   posix_spawn_file_actions_addchdir_np(&actions, spec.working_dir.c_str());

@@ -43,8 +43,13 @@ struct SpawnSpec {
   std::vector<std::string> argv;  // argv[0] is looked up in env's PATH unless it holds a '/'
   std::map<std::string, std::string> env;
   std::string working_dir;  // must exist
-  int output_fd = -1;       // becomes stdout and stderr; stdin is /dev/null
+  int output_fd = -1;       // becomes stdout and stderr
+  int input_fd = -1;        // becomes stdin; -1: /dev/null
 };
+// Opens `path` for appending (created 0644) as a descriptor above 2, so that
+// a dup2 onto stdout/stderr in a child really clears its CLOEXEC. Owned.
+Result<int> open_output_file(const std::string& path);
+
 // Starts argv[0] as the leader of a new session and process group, with
 // default signal dispositions and an empty signal mask whatever the daemon
 // uses. The error says why nothing runs ("command not found: ...").

@@ -40,6 +40,11 @@ struct LaunchRequest {
   std::string working_dir;
   std::string image;                                   // container backends; empty: their default
   std::map<std::string, std::string> backend_options;  // as the session gave them
+  // A warm start (LaunchSpec.warm_command), taken literally: a process it
+  // started may stand in for `command` once handed command[warm_args_from:]
+  // and `env`. Backends without a warm pool ignore it.
+  std::vector<std::string> warm_command;
+  std::size_t warm_args_from = 0;
 };
 
 enum class ExecutorEventKind : std::uint8_t {

@@ -743,6 +743,10 @@ void Engine::launch(ExecutorRecord& e) {
   req.working_dir = expand(rec.launch.working_dir, values);
   req.image = rec.launch.image;
   req.backend_options = rec.launch.backend_options;
+  if (!rec.launch.warm_command.empty() && rec.launch.warm_args_from < req.command.size()) {
+    req.warm_command = rec.launch.warm_command;
+    req.warm_args_from = rec.launch.warm_args_from;
+  }
   e.launch_requested_ms = now();
   log_event(LogLevel::kInfo, "executor_launch",
             {{"executor", e.id},
@@ -992,6 +996,14 @@ void Engine::register_session(const api::Principal& who, const wire::SessionSpec
     return reply(Status::invalid_argument(
         "launch spec too large (at most 4096 arguments, 4096 variables and 256 backend options)"));
   }
+  if (!spec.launch.warm_command.empty() &&
+      (spec.launch.warm_command.size() > 4096 || spec.launch.warm_args_from <= 0 ||
+       static_cast<std::size_t>(spec.launch.warm_args_from) >= spec.launch.command.size())) {
+    return reply(Status::invalid_argument("launch.warm_args_from (" + std::to_string(spec.launch.warm_args_from) +
+                                          ") must point inside launch.command (" +
+                                          std::to_string(spec.launch.command.size()) +
+                                          " arguments) when launch.warm_command is given"));
+  }
   if (spec.__isset.session_id) {
     if (!valid_id(spec.session_id)) {
       return reply(Status::invalid_argument("session_id must be 1-128 characters of letters, digits, '-', '_' or '.'"));
@@ -1027,6 +1039,9 @@ void Engine::register_session(const api::Principal& who, const wire::SessionSpec
   rec.launch.working_dir = spec.launch.working_dir;
   rec.launch.image = spec.launch.image;
   rec.launch.backend_options = spec.launch.backend_options;
+  rec.launch.warm_command = spec.launch.warm_command;
+  rec.launch.warm_args_from =
+      rec.launch.warm_command.empty() ? 0 : static_cast<std::size_t>(spec.launch.warm_args_from);
   rec.lease_ttl_ms =
       spec.lease_ttl_ms > 0 ? std::clamp<TimeMs>(spec.lease_ttl_ms, 1000, 3'600'000) : config_.lease_ttl_ms;
   rec.registered_ms = now();

@@ -43,6 +43,10 @@ std::string to_json(const SessionRecord& s) {
   j["launch"] = {{"command", s.launch.command}, {"env", s.launch.env}, {"working_dir", s.launch.working_dir}};
   if (!s.launch.image.empty()) j["launch"]["image"] = s.launch.image;
   if (!s.launch.backend_options.empty()) j["launch"]["backend_options"] = s.launch.backend_options;
+  if (!s.launch.warm_command.empty()) {
+    j["launch"]["warm_command"] = s.launch.warm_command;
+    j["launch"]["warm_args_from"] = s.launch.warm_args_from;
+  }
   j["lease_ttl_ms"] = s.lease_ttl_ms;
   j["registered_ms"] = s.registered_ms;
   j["first_executor_ms"] = s.first_executor_ms;
@@ -105,6 +109,8 @@ Result<SessionRecord> session_from_json(std::string_view text) {
     s.launch.working_dir = l.value("working_dir", "");
     s.launch.image = l.value("image", "");
     s.launch.backend_options = l.value("backend_options", std::map<std::string, std::string>{});
+    s.launch.warm_command = l.value("warm_command", std::vector<std::string>{});
+    s.launch.warm_args_from = l.value("warm_args_from", std::size_t{0});
     s.lease_ttl_ms = j.value("lease_ttl_ms", core::TimeMs{0});
     s.registered_ms = j.value("registered_ms", core::TimeMs{0});
     s.first_executor_ms = j.value("first_executor_ms", core::TimeMs{0});

@@ -21,6 +21,10 @@ struct LaunchTemplate {
   std::string working_dir;
   std::string image;                                   // container backends
   std::map<std::string, std::string> backend_options;  // "k8s.owner", ...
+  // A warm start (LaunchSpec.warm_command): empty, or a command whose
+  // processes become executors when handed command[warm_args_from:].
+  std::vector<std::string> warm_command;
+  std::size_t warm_args_from = 0;
 };
 
 struct SessionRecord {

@@ -220,6 +220,14 @@ def test_unknown_session_and_consumer(running):
     with pytest.raises(ss.SchedulerError) as e:
         c.sessions.update_demand("keep-me", ss.api.Demand(slots=-3))
     assert e.value.code == ss.ErrorCode.INVALID_ARGUMENT
+    # A warm start must say where the handed-off part of the command begins.
+    for warm_from in (0, 2, -1):
+        with pytest.raises(ss.SchedulerError) as e:
+            c.register("/A", launch={"command": ["java", "Main"], "warm_command": ["java", "Warm"],
+                                     "warm_args_from": warm_from})
+        assert e.value.code == ss.ErrorCode.INVALID_ARGUMENT
+        assert "launch.warm_args_from (%d) must point inside launch.command (2 arguments)" % warm_from in \
+            e.value.message, e.value.message
     assert state_of(c) == before
 
 

@@ -516,6 +516,140 @@ TEST_F(LocalBackendTest, ConcurrentLaunchesFromSeveralThreadsEachReportRunningTh
   }
 }
 
+// A warm process as the pool expects one: says it is ready, reads the
+// hand-off until the daemon closes its end, then becomes the command it was
+// handed (exec keeps the pid, as a JVM that runs the executor's main does).
+// Its /proc environ keeps the pool's marks, as a JVM's does: the handed
+// SESSIOND_* variables are not exec'd into it (SESSIOND_HANDED_ID says
+// which executor it became).
+constexpr const char* kWarmStub = R"(
+import os, sys
+print("warm stub ready", flush=True)
+data = sys.stdin.buffer.read()
+if not data:
+    sys.exit(0)
+f = data.split(b"\0")
+assert f[0] == b"SESSIOND-WARM-1", f[0]
+n = int(f[1]); env = dict(x.decode().split("=", 1) for x in f[2:2 + n])
+m = int(f[2 + n]); args = [x.decode() for x in f[3 + n:3 + n + m]]
+os.environ.update({k: v for k, v in env.items() if not k.startswith("SESSIOND_")})
+os.environ["SESSIOND_HANDED_ID"] = env["SESSIOND_EXECUTOR_ID"]
+os.execvp(args[0], args)
+)";
+
+LaunchRequest Warm(const std::string& id, const std::string& script,
+                   std::vector<std::string> warm_command = {"python3", "-c", kWarmStub}) {
+  LaunchRequest r;
+  r.executor_id = id;
+  r.session_id = "session-" + id;
+  r.slots = 1;
+  r.command = {"sh", "-c", script};
+  r.env = {{"SECRET_OF_THE_SESSION", "s3cret"}};
+  r.warm_command = std::move(warm_command);
+  r.warm_args_from = 0;
+  return r;
+}
+
+// The pool's processes waiting for a hand-off: marked, with no executor id.
+std::vector<local::MarkedProcess> WarmProcesses(const std::string& instance) {
+  std::vector<local::MarkedProcess> out;
+  for (auto& m : local::scan_marked_processes(instance)) {
+    if (m.executor_id.empty()) out.push_back(m);
+  }
+  return out;
+}
+
+TEST_F(LocalBackendTest, AWarmProcessStartedAheadOfNeedBecomesTheNextExecutor) {
+  const YAML::Node config = YAML::Load("{warm_pool: 1, warm_pool_refill_delay: 10ms}");
+  EventLog log;
+  auto& b = Make(log, &config);
+  // The first launch of a warm command finds nothing ready: cold, and the pool learns the command.
+  ASSERT_TRUE(b.launch(Warm("e1", "echo cold; sleep 30")).is_ok());
+  ASSERT_TRUE(log.wait_for("e1", Kind::kRunning));
+  ASSERT_TRUE(WaitUntil([&] { return WarmProcesses(instance_).size() == 1; }));
+  const pid_t warm_pid = WarmProcesses(instance_).front().pid;
+  // The secret reaches the executor through the hand-off, not its /proc environ.
+  EXPECT_EQ(ReadFile("/proc/" + std::to_string(warm_pid) + "/environ").find("s3cret"), std::string::npos);
+
+  ASSERT_TRUE(
+      b.launch(Warm("e2", "echo \"id=$SESSIOND_HANDED_ID secret=$SECRET_OF_THE_SESSION\"; pwd -P; sleep 30")).is_ok());
+  auto running = log.wait_for("e2", Kind::kRunning);
+  ASSERT_TRUE(running);
+  const auto id = local::parse_backend_id(running->backend_id);
+  ASSERT_TRUE(id);
+  EXPECT_EQ(id->pid, warm_pid) << "e2 is the process the pool had started";
+  ASSERT_TRUE(WaitForOutput("e2", "id=e2 secret=s3cret"));
+  const std::string out = ReadFile(Log("e2"));
+  EXPECT_NE(out.find("warm stub ready"), std::string::npos) << "its log moved with it: " << out;
+  EXPECT_TRUE(WaitForOutput("e2", fs::canonical(dir_ / "executors" / "e2").string()))
+      << "its working directory became the executor's: " << ReadFile(Log("e2"));
+  EXPECT_EQ(ReadFile(dir_ / "executors" / "e2" / "process"), running->backend_id + "\n");
+
+  // Refilled after the hand-off; the counters tell hits from misses.
+  // (e2 itself keeps the pool's marks, as a JVM keeps its environ.)
+  pid_t waiting = 0;
+  ASSERT_TRUE(WaitUntil([&] {
+    for (const auto& w : WarmProcesses(instance_)) waiting = w.pid != warm_pid ? w.pid : waiting;
+    return waiting != 0;
+  }));
+  const auto counters = b.counters();
+  EXPECT_EQ(counters.at("warm_missed"), 1u);
+  EXPECT_EQ(counters.at("warm_taken"), 1u);
+  EXPECT_EQ(counters.at("warm_started"), 2u);
+
+  ASSERT_TRUE(b.stop("e2", 2s).is_ok());
+  ASSERT_TRUE(log.wait_for("e2", Kind::kExited));
+  // Shut down, the pool lets its waiting process go: it reads end-of-file and exits.
+  b.shutdown();
+  EXPECT_TRUE(WaitUntil([&] { return ProcessGone(waiting); }));
+}
+
+TEST_F(LocalBackendTest, AHandedOffExecutorIsAdoptedAfterARestartAndWaitingOnesAreStopped) {
+  const YAML::Node config = YAML::Load("{warm_pool: 1, warm_pool_refill_delay: 10ms}");
+  EventLog first;
+  auto& a = Make(first, &config);
+  ASSERT_TRUE(a.launch(Warm("e1", "sleep 30")).is_ok());
+  ASSERT_TRUE(WaitUntil([&] { return WarmProcesses(instance_).size() == 1; }));
+  ASSERT_TRUE(a.launch(Warm("e2", "echo handed; sleep 30")).is_ok());
+  auto running = first.wait_for("e2", Kind::kRunning);
+  ASSERT_TRUE(running);
+  ASSERT_TRUE(WaitForOutput("e2", "handed"));
+  ASSERT_TRUE(WaitUntil([&] { return WarmProcesses(instance_).size() == 2; }))
+      << "e2 (handed off, so without an executor mark) and the refill";
+  const pid_t e2 = local::parse_backend_id(running->backend_id)->pid;
+  pid_t refill = 0;
+  for (const auto& w : WarmProcesses(instance_)) refill = w.pid != e2 ? w.pid : refill;
+  // The daemon goes (shut down here; killed, the kernel closes its end the
+  // same way): the waiting process reads end-of-file and exits by itself.
+  a.shutdown();
+  EXPECT_TRUE(WaitUntil([&] { return ProcessGone(refill); }));
+
+  EventLog second;
+  auto& b = Make(second);
+  // e2's kRunning never reached the store: the file of its hand-off finds it.
+  auto rec = b.reconcile({{"e2", "", "", {}}});
+  ASSERT_TRUE(rec.is_ok()) << rec.status().to_string();
+  EXPECT_EQ(rec->adopted, std::vector<std::string>{"e2"});
+  EXPECT_EQ(rec->orphans_stopped, 1) << "e1, unknown to the store";
+  EXPECT_FALSE(ProcessGone(e2));
+  ASSERT_TRUE(b.stop("e2", 2s).is_ok());
+  ASSERT_TRUE(second.wait_for("e2", Kind::kExited));
+}
+
+TEST_F(LocalBackendTest, AWarmCommandThatKeepsFailingIsGivenUpAndExecutorsStartCold) {
+  const YAML::Node config = YAML::Load("{warm_pool: 1, warm_pool_refill_delay: 10ms}");
+  EventLog log;
+  auto& b = Make(log, &config);
+  ASSERT_TRUE(b.launch(Warm("e1", "echo cold1; sleep 30", {"sh", "-c", "exit 1"})).is_ok());
+  ASSERT_TRUE(WaitUntil([&] { return b.counters().at("warm_exited") >= 3; }));
+  std::this_thread::sleep_for(200ms);
+  EXPECT_EQ(b.counters().at("warm_started"), 3u) << "not started again after three failures in a row";
+  ASSERT_TRUE(b.launch(Warm("e2", "echo cold2; sleep 30", {"sh", "-c", "exit 1"})).is_ok());
+  ASSERT_TRUE(log.wait_for("e2", Kind::kRunning));
+  EXPECT_TRUE(WaitForOutput("e2", "cold2"));
+  EXPECT_EQ(b.counters().at("warm_missed"), 2u);
+}
+
 TEST_F(LocalBackendTest, TheTestExecutorHeartbeatsAndDrainsOnSigterm) {
   EventLog log;
   auto& b = Make(log);
@@ -632,6 +766,9 @@ TEST_F(LocalBackendConfigTest, ErrorsNameTheFileLineAndField) {
   ExpectError("backend: {local: {hosts: []}}\n", "sessiond.yaml:1: backend.local.hosts: needs at least one host");
   ExpectError("backend: {local: {reserve_memory: lots}}\n", "sessiond.yaml:1: backend.local.reserve_memory: ");
   ExpectError("backend: {local: {orphan_grace: soon}}\n", "sessiond.yaml:1: backend.local.orphan_grace: ");
+  ExpectError("backend: {local: {warm_pool: -1}}\n", "sessiond.yaml:1: backend.local.warm_pool: must be from 0 to 64");
+  ExpectError("backend: {local: {warm_pool: many}}\n", "sessiond.yaml:1: backend.local.warm_pool: ");
+  ExpectError("backend: {local: {warm_pool_idle: later}}\n", "sessiond.yaml:1: backend.local.warm_pool_idle: ");
 }
 
 TEST(LocalBackendFactoryTest, RegistersAsLocalOnceAndReportsConfigErrors) {
