@@ -2,6 +2,10 @@
 // Spark's own CoarseGrainedExecutorBackend, so executors register with the
 // driver exactly as standalone ones do. The daemon fills in the executor id
 // index and the slot count per executor ({executor_index}, {max_slots}).
+// The command is laid out as JVM (java, classpath, heap, JVM options), then
+// what only this driver's executors take (-D startup settings, main class,
+// arguments), so that a JVM started ahead of need from the first part
+// (WarmExecutor, the warm_command) can be handed the second.
 package org.apache.spark.scheduler.cluster.session
 
 import java.io.File
@@ -33,7 +37,8 @@ object ExecutorLaunchSpec {
       hostname: String,
       authSecret: Option[String],
       driverEnv: Map[String, String],
-      executorEnvs: Map[String, String]): LaunchSpec = {
+      executorEnvs: Map[String, String],
+      pluginJar: Option[String] = ownJar): LaunchSpec = {
     val javaHome = driverEnv.getOrElse("JAVA_HOME", System.getProperty("java.home"))
     val sparkHome = driverEnv.get("SPARK_HOME").orElse(conf.getOption("spark.home"))
     val classPath = (conf.getOption("spark.executor.extraClassPath").toSeq ++
@@ -44,9 +49,10 @@ object ExecutorLaunchSpec {
     val memory = conf.get("spark.executor.memory", "1g")
     val startup = conf.getAll.filter { case (k, _) => isStartupSetting(k) }.sortBy(_._1).map { case (k, v) => s"-D$k=$v" }
     val extra = conf.getOption("spark.executor.extraJavaOptions").toSeq.flatMap(splitOptions)
-    val command = Seq(s"$javaHome${File.separator}bin${File.separator}java", "-cp", classPath, s"-Xmx$memory") ++
-      JavaModuleOptions.defaultModuleOptionArray().toSeq ++
-      startup ++ extra ++
+    val java = s"$javaHome${File.separator}bin${File.separator}java"
+    def jvm(cp: String): Seq[String] =
+      Seq(java, "-cp", cp, s"-Xmx$memory") ++ JavaModuleOptions.defaultModuleOptionArray().toSeq ++ extra
+    val command = jvm(classPath) ++ startup ++
       Seq(MainClass,
         "--driver-url", driverUrl,
         "--executor-id", "{executor_index}",
@@ -62,8 +68,19 @@ object ExecutorLaunchSpec {
     spec.setWorking_dir(settings.executorWorkDir)
     spec.setImage(settings.executorImage)
     spec.setBackend_options(settings.backendOptions.asJava)
+    // The launcher lives in this jar, which executors do not otherwise load:
+    // warm JVMs get it last on their classpath.
+    if (settings.warmStart) pluginJar.foreach { jar =>
+      spec.setWarm_command((jvm(s"$classPath${File.pathSeparator}$jar") :+ WarmExecutor.getClass.getName.stripSuffix("$")).asJava)
+      spec.setWarm_args_from(jvm(classPath).size)
+    }
     spec
   }
+
+  /** This plugin's jar as a local file, when it was loaded from one. */
+  def ownJar: Option[String] =
+    scala.util.Try(new File(WarmExecutor.getClass.getProtectionDomain.getCodeSource.getLocation.toURI))
+      .toOption.filter(f => f.isFile && f.getName.endsWith(".jar")).map(_.getAbsolutePath)
 
   /** Splits a Java options string on whitespace, honouring single and double quotes. */
   def splitOptions(text: String): Seq[String] = {

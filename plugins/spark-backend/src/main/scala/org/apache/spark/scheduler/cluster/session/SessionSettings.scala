@@ -34,7 +34,8 @@ final case class SessionSettings(
     streamingLowBacklog: Long = 100,
     streamingShrinkHoldMs: Long = 60000,
     executorImage: String = "",
-    backendOptions: Map[String, String] = Map.empty)
+    backendOptions: Map[String, String] = Map.empty,
+    warmStart: Boolean = true)
 
 object SessionSettings {
   val Prefix = "spark.session."
@@ -65,6 +66,7 @@ object SessionSettings {
     Setting("executor.image", "", "container image of executors for backends that run containers (Kubernetes); default: spark.kubernetes.executor.container.image, else spark.kubernetes.container.image, else the backend's"),
     Setting("executor.workDir", "", "executor working directory (placeholders allowed); empty: the backend's choice"),
     Setting("slot.memory", "0", "memory of one slot (e.g. 1g); 0: the server's slot"),
+    Setting("executor.warmStart", "true", "let the backend hand executors to JVMs it started ahead of need (the local backend's warm_pool); false: a fresh JVM each"),
     Setting("tls", "false", "speak TLS to sessiond (its api.tls); implied by spark.session.tls.ca"),
     Setting("tls.ca", "", "PEM file of the CAs that sign sessiond's certificate (default: the JVM's trust store)"),
     Setting("demandHold", "2s", "demand reported is the most seen over this window, so executors survive the gap between stages"),
@@ -98,6 +100,12 @@ object SessionSettings {
         case Some(v) if v >= min => Right(v)
         case Some(_) => bad(key, s"must be at least $min")
         case None => bad(key, "not an integer")
+      }
+    def boolean(key: String): Either[String, Boolean] =
+      raw(key).toLowerCase match {
+        case "true" => Right(true)
+        case "false" => Right(false)
+        case _ => bad(key, "must be true or false")
       }
     def duration(key: String): Either[String, Long] =
       parseDurationMs(raw(key)).toRight(()).left.flatMap(_ => bad(key, "not a duration (e.g. 500ms, 10s, 2min)"))
@@ -148,11 +156,8 @@ object SessionSettings {
         if (d < 100 || d > 600000) bad("connectTimeout", "must be from 100ms to 10min") else Right(d.toInt))
       slotMemory <- bytesMib("slot.memory")
       demandHold <- duration("demandHold")
-      tls <- raw("tls").toLowerCase match {
-        case "true" => Right(true)
-        case "false" => Right(false)
-        case _ => bad("tls", "must be true or false")
-      }
+      tls <- boolean("tls")
+      warmStart <- boolean("executor.warmStart")
       tlsCa <- Option(raw("tls.ca")).filter(_.nonEmpty) match {
         case Some(f) if !Files.isReadable(Paths.get(f)) => bad("tls.ca", "cannot read the file")
         case other => Right(other)
@@ -187,7 +192,8 @@ object SessionSettings {
       executorImage = Seq(raw("executor.image"), conf.getOrElse("spark.kubernetes.executor.container.image", ""),
         conf.getOrElse("spark.kubernetes.container.image", "")).map(_.trim).find(_.nonEmpty).getOrElse(""),
       backendOptions = conf.collect { case (k, v) if k.startsWith(BackendPrefix) && k.length > BackendPrefix.length =>
-        k.stripPrefix(BackendPrefix) -> v.trim })
+        k.stripPrefix(BackendPrefix) -> v.trim },
+      warmStart = warmStart)
   }
 
   /** A token file's first line, trimmed; None when unreadable. */

@@ -36,6 +36,27 @@ class ExecutorLaunchSpecTest {
     assertFalse(env.contains("HOME"))
   }
 
+  @Test def warmCommandIsTheJvmPartAndTheRestIsHandedOff(): Unit = {
+    val conf = new SparkConf(false).set("spark.executor.memory", "2g").set("spark.driver.port", "4040")
+      .set("spark.executor.extraJavaOptions", "-XX:+UseG1GC")
+    def build(s: SessionSettings) = ExecutorLaunchSpec.build(conf, s, "spark://CoarseGrainedScheduler@d:4040", "app-1",
+      "127.0.0.1", Some("s3cret"), Map("SPARK_HOME" -> "/opt/spark"), Map.empty, pluginJar = Some("/p/plugin.jar"))
+    val spec = build(settings)
+    val cmd = spec.getCommand.asScala.toList
+    val warm = spec.getWarm_command.asScala.toList
+    val (jvm, handed) = cmd.splitAt(spec.getWarm_args_from)
+    // Same JVM, plus the plugin (where WarmExecutor lives) last on the classpath.
+    assertEquals(jvm.updated(2, jvm(2) + ":/p/plugin.jar") :+ WarmExecutor.getClass.getName.stripSuffix("$"), warm)
+    assertTrue(jvm.contains("-XX:+UseG1GC"))
+    // What differs per driver is handed off: -D settings, then the main class and its arguments.
+    assertEquals(List("-Dspark.driver.port=4040", ExecutorLaunchSpec.MainClass), handed.take(2))
+    assertFalse(warm.exists(_.contains("s3cret")))
+    assertTrue(build(SessionSettings.parse(Map("spark.session.executor.warmStart" -> "false"), Map.empty, "u")
+      .toOption.get).getWarm_command.isEmpty)
+    assertTrue(SessionSettings.parse(Map("spark.session.executor.warmStart" -> "yes"), Map.empty, "u").left.exists(
+      _.startsWith("spark.session.executor.warmStart=yes: must be true or false")))
+  }
+
   @Test def imageAndBackendOptionsReachTheLaunchSpec(): Unit = {
     val conf = Map("spark.kubernetes.container.image" -> "spark:4", "spark.session.backend.k8s.ownerName" -> "drv",
       "spark.session.backend.k8s.ownerUid" -> "u-1")
