@@ -115,6 +115,13 @@ class Daemon:
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait()
 
+    def kill9_and_restart_on_same_port(self):
+        """kill -9, then start again listening where clients (Spark drivers
+        know the daemon by its address) expect it."""
+        self.config.write_text(self.config.read_text().replace("listen: 127.0.0.1:0\n", f"listen: {self.server}\n", 1))
+        self.kill9()
+        return self.start()
+
     def stop(self):
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)

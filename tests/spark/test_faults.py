@@ -37,9 +37,7 @@ def test_kill9_of_sessiond_mid_job_loses_no_executor(spark):
     pids = sorted(executor_pids(sid))
     assert len(pids) == 2
     # The driver knows the daemon by its address: restart it on the same port.
-    d.config.write_text(d.config.read_text().replace("listen: 127.0.0.1:0\n", "listen: %s\n" % d.server, 1))
-    d.kill9()
-    d.start()
+    d.kill9_and_restart_on_same_port()
     assert app.wait(timeout=300) == 0, app.tail()
     assert "samples=6000000 " in app.out()
     # The same executor processes ran the job to its end: adopted, not relaunched.

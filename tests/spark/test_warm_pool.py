@@ -113,13 +113,12 @@ def test_kill9_of_sessiond_keeps_a_handed_off_executor(spark, tmp_path, reaper):
     handed = handed_off(d.log(), sid)
     assert handed, d.log()[-3000:]
     pid = int(handed[0][1])
-    d.config.write_text(d.config.read_text().replace("listen: 127.0.0.1:0\n", "listen: %s\n" % d.server, 1))
-    d.kill9()
-    d.start()
+    d.kill9_and_restart_on_same_port()
     assert app.wait(timeout=300) == 0, app.tail()
     assert "samples=4000000 " in app.out()
     log = d.log()
-    assert re.search(r"executor %s of session \S* ?adopted \(pid %d\)" % (re.escape(handed[0][0]), pid), log), log[-3000:]
+    adopted = r"executor %s of session \S* ?adopted \(pid %d\)" % (re.escape(handed[0][0]), pid)
+    assert re.search(adopted, log), log[-3000:]
     assert "expected=false" not in log
     reasons = task_end_reasons(app.event_log())
     assert set(reasons) == {"Success"}, reasons
