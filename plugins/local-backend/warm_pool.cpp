@@ -58,7 +58,11 @@ Status send_handoff(int channel, const std::map<std::string, std::string>& env, 
     msg.push_back('\0');
   };
   field(std::to_string(env.size()));
-  for (const auto& [k, v] : env) field(k + "=" + v);
+  for (const auto& [k, v] : env) {
+    msg += k;
+    msg.push_back('=');
+    field(v);
+  }
   field(std::to_string(args.size()));
   for (const auto& a : args) field(a);
   Status st = write_all(channel, msg);
@@ -284,14 +288,14 @@ class WarmPool::Impl {
     }
     ++started_;
     spdlog::info("local backend: warm pool: started pid {} ({})", w->pid, dir.string());
-    watch(w, c.argv, c.working_dir);
+    watch(w, key_of(c.argv, c.working_dir));
     return w;
   }
 
   // REQUIRES: mu_ held.
-  void watch(const WaitingPtr& w, std::vector<std::string> argv, std::string working_dir) {
+  void watch(const WaitingPtr& w, const std::string& key) {
     w->pidfd->async_wait(asio::posix::stream_descriptor::wait_read,
-                         [self = owner, w, key = key_of(argv, working_dir)](const boost::system::error_code& ec) {
+                         [self = owner, w, key](const boost::system::error_code& ec) {
                            if (ec == asio::error::operation_aborted) return;  // taken: no longer ours
                            if (auto pool = self.lock()) pool->impl_->on_exit(w, key);
                          });
@@ -302,9 +306,7 @@ class WarmPool::Impl {
     std::lock_guard lock(mu_);
     const ExitStatus st = reap_exited(w->pidfd->native_handle(), w->pid);
     if (st.kind == ExitStatus::Kind::kNotYet) {
-      auto it = commands_.find(key);
-      watch(w, it != commands_.end() ? it->second->argv : std::vector<std::string>{},
-            it != commands_.end() ? it->second->working_dir : std::string());
+      watch(w, key);
       return;
     }
     boost::system::error_code ignored;
@@ -395,7 +397,11 @@ std::shared_ptr<WarmPool> WarmPool::create(asio::io_context& io, std::string roo
 
 WarmPool::WarmPool(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 WarmPool::~WarmPool() {
-  impl_->shutdown();
+  try {
+    impl_->shutdown();
+  } catch (...) {
+    // Only allocation can throw in there; a destructor must not.
+  }
 }
 
 std::optional<WarmProcess> WarmPool::take(const std::vector<std::string>& command, const std::string& working_dir) {
