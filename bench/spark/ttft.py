@@ -2,14 +2,18 @@
 
 Runs, one after the other on this machine and on loopback:
 
-  sessiond    sessiond (local backend, one virtual host of SLOTS slots), a
-              batch PySpark app in /batch holding every slot, then notebook
-              drivers in /interactive: one (spark.session.idleSlots default
-              1) runs a warm series (its executor keeps a slot between cells)
-              and a handover series (its slot busy, so each cell needs a slot
-              back from batch on the host where it already has an executor);
-              a second one (idleSlots 0, short idle_timeout) runs a cold
-              series (no executor: a slot back from batch and a new JVM).
+  sessiond    sessiond (local backend, one virtual host of SLOTS slots, its
+              warm pool of executor JVMs on), a batch PySpark app in /batch
+              holding every slot, then notebook drivers in /interactive: one
+              (spark.session.idleSlots default 1) runs a warm series (its
+              executor keeps a slot between cells) and a handover series (its
+              slot busy, so each cell needs a slot back from batch on the
+              host where it already has an executor); a second one
+              (idleSlots 0, short idle_timeout, warmStart false) runs a cold
+              series (no executor: a slot back from batch and a JVM started
+              from nothing); a third (idleSlots 0, warmStart true) runs a
+              pooled series (the same, but the executor is handed a JVM the
+              warm pool started ahead of need).
   standalone  a Spark standalone master and one worker of SLOTS cores from the
               same pyspark install, the same batch app (submitted first, FIFO,
               spark.cores.max unset: it takes every core) and the same
@@ -81,6 +85,15 @@ CONFIG = {
     # 2-core machine: few of them.
     "cold_cells": env_num("TTFT_COLD_CELLS", 3, int),
     "cold_gap_s": env_num("TTFT_COLD_GAP_S", 6),
+    # backend.local.warm_pool: JVMs kept started ahead of need; 0 turns the
+    # pool off and drops the pooled series.
+    "warm_pool": env_num("TTFT_WARM_POOL", 1, int),
+    "warm_pool_refill_delay": os.environ.get("TTFT_WARM_POOL_REFILL_DELAY", "3s"),
+    # A pooled cell takes the pool's JVM; its replacement starts after the
+    # refill delay and needs 15-25 s of this loaded 2-core machine to warm
+    # up, so the gap leaves it that time: each cell should find a warm JVM.
+    "pooled_cells": env_num("TTFT_POOLED_CELLS", 3, int),
+    "pooled_gap_s": env_num("TTFT_POOLED_GAP_S", 25),
     "timeout_s": env_num("TTFT_TIMEOUT_S", 60),
     "grace": os.environ.get("TTFT_GRACE", "1s"),
     "idle_timeout": os.environ.get("TTFT_IDLE_TIMEOUT", "1s"),
@@ -123,6 +136,8 @@ class Procs:
     def __init__(self, work):
         self.work = work
         self.procs = []
+        # sessiond data directories: what runs with its cwd inside is ours.
+        self.reap_dirs = []
 
     def start(self, name, cmd, env=None, cwd=None):
         out = open(self.work / (name + ".out"), "w")
@@ -159,6 +174,8 @@ class Procs:
         for p in reversed(self.procs):
             self.stop(p, grace=5)
         reap_marked(self.work)
+        for d in self.reap_dirs:
+            reap_under(d)
 
 
 def reap_marked(work):
@@ -171,6 +188,28 @@ def reap_marked(work):
         try:
             if mark in (d / "environ").read_bytes():
                 os.kill(int(d.name), signal.SIGKILL)
+        except OSError:
+            pass
+
+
+def reap_under(data_dir):
+    """The warm pool's JVMs, and executors handed one, lack the mark in
+    /proc/<pid>/environ (a session's env is set inside the JVM after it
+    started); sessiond starts them in its data_dir, so their cwd gives them
+    away. Each leads its own group, with its Python workers in it."""
+    root = str(Path(data_dir).resolve())
+    own = os.getpgrp()
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit() or int(d.name) == os.getpid():
+            continue
+        try:
+            cwd = os.readlink(d / "cwd")
+            if cwd != root and not cwd.startswith(root + os.sep):
+                continue
+            pgid = os.getpgid(int(d.name))
+            if pgid != own:
+                os.killpg(pgid, signal.SIGKILL)
+            os.kill(int(d.name), signal.SIGKILL)
         except OSError:
             pass
 
@@ -388,6 +427,15 @@ def summarize(cells, timeout_s):
     for part in ("to_task_set_ms", "task_set_to_launch_ms"):
         vals = [c[part] for c in cells if c.get(part) is not None]
         s[part] = {"p50": nearest_rank(vals, 0.5), "max": max(vals) if vals else None}
+    if any("warm_jvm" in c for c in cells):
+        # Of the cells that started an executor, those whose executor was handed a warm JVM.
+        hits = [c["warm_jvm"] for c in cells if c["cold"] and c.get("warm_jvm")]
+        s["pool_hits"] = len(hits)
+        s["pool_hits_warmed_up"] = sum(1 for h in hits if h.get("warmed_up"))
+        s["pool_age_ms"] = {"min": min((h["age_ms"] for h in hits), default=None),
+                            "max": max((h["age_ms"] for h in hits), default=None)}
+        s["pool_misses"] = [{"cell": c["cell"], "why": c.get("pool_miss")} for c in cells
+                            if c["cold"] and not c.get("warm_jvm")]
     slowest = max((c for c in cells if c["ttft_ms"] is not None), key=lambda c: c["ttft_ms"], default=None)
     if slowest:
         s["slowest"] = {k: slowest.get(k) for k in ("cell", "ttft_ms", "to_task_set_ms", "task_set_to_launch_ms")}
@@ -399,8 +447,13 @@ def summarize(cells, timeout_s):
 def sessiond_config(work, slots):
     # The interactive tenant owns half the host; batch owns the rest and
     # borrows whatever interactive leaves idle. Debug logging: the grants
-    # (debug level) date the steps of each handover.
+    # (debug level) date the steps of each handover. warm_pool_idle is
+    # longer than the default 10 min: the cold driver, which does not use
+    # the pool, must not outlast the pool's memory of the executors' command
+    # before the pooled driver comes.
     owned_i = max(1, slots // 2)
+    pool = ("    warm_pool: %d\n    warm_pool_refill_delay: %s\n    warm_pool_idle: 30m\n" % (
+        CONFIG["warm_pool"], CONFIG["warm_pool_refill_delay"])) if CONFIG["warm_pool"] > 0 else ""
     return f"""\
 # Generated by bench/spark/ttft.py.
 data_dir: {work / 'data'}
@@ -423,7 +476,7 @@ backend:
   local:
     hosts:
       - {{name: h1, cpu: {slots}, memory: 16Gi}}
-consumers:
+{pool}consumers:
   - {{name: batch, share: 1, owned: {slots - owned_i}}}
   - {{name: interactive, share: 1, owned: {owned_i}}}
 """
@@ -436,10 +489,23 @@ def start_sessiond(procs, work):
     def listening():
         if p.poll() is not None:
             raise RuntimeError("sessiond exited with %s; see %s" % (p.returncode, p.err_path))
-        return re.search(r"event=listening api=127\.0\.0\.1:(\d+)", p.err_path.read_text() + p.out_path.read_text())
+        return re.search(r"event=listening api=127\.0\.0\.1:(\d+) metrics=127\.0\.0\.1:(\d+)",
+                         p.err_path.read_text() + p.out_path.read_text())
 
-    p.port = int(wait_until(listening, 20, "sessiond to listen").group(1))
+    m = wait_until(listening, 20, "sessiond to listen")
+    p.port, p.metrics_port = int(m.group(1)), int(m.group(2))
     return p
+
+
+def pool_counters(metrics_port):
+    """The local backend's warm pool operations from /metrics ({} if none)."""
+    try:
+        with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % metrics_port, timeout=5) as r:
+            text = r.read().decode()
+    except Exception:
+        return {}
+    return {m.group(1): int(float(m.group(2))) for m in re.finditer(
+        r'sessiond_backend_operations_total\{backend="local",operation="(warm_\w+)"\} (\S+)', text)}
 
 
 def start_phase(work):
@@ -453,6 +519,7 @@ def start_phase(work):
 
 def sessiond_phase(work):
     procs, events = start_phase(work)
+    procs.reap_dirs.append(work / "data")
     d = start_sessiond(procs, work)
     master = "spark-session://127.0.0.1:%d" % d.port
     log("sessiond listening on %d; starting %d batch apps" % (d.port, CONFIG["batch_apps"]))
@@ -481,20 +548,41 @@ def sessiond_phase(work):
     runs["sessiond"]["seconds"] = round(time.time() - t)
     if CONFIG["cold_cells"] > 0:
         batch.wait_all_busy(CONFIG["slots"], 120)
-        log("batch holds all %d slots again; cold interactive driver (idleSlots=0)" % CONFIG["slots"])
+        log("batch holds all %d slots again; cold interactive driver (idleSlots=0, no warm pool)" % CONFIG["slots"])
         cold_conf = dict(conf)
         cold_conf["spark.session.idleSlots"] = "0"
+        # A JVM started from nothing, as without the pool: the baseline the pooled series is read against.
+        cold_conf["spark.session.executor.warmStart"] = "false"
         t = time.time()
         res = run_cells(procs, "interactive-cold", master, cold_conf, work,
                         [{"name": "cold", "cells": CONFIG["cold_cells"], "gap_s": CONFIG["cold_gap_s"],
                           "loop": "closed"}], True)
         runs["sessiond_cold"] = measure(res, events)
         runs["sessiond_cold"]["seconds"] = round(time.time() - t)
+    if CONFIG["pooled_cells"] > 0 and CONFIG["warm_pool"] > 0:
+        batch.wait_all_busy(CONFIG["slots"], 120)
+        log("batch holds all %d slots again; pooled interactive driver (idleSlots=0, warm pool)" % CONFIG["slots"])
+        pooled_conf = dict(conf)
+        pooled_conf["spark.session.idleSlots"] = "0"
+        t = time.time()
+        res = run_cells(procs, "interactive-pooled", master, pooled_conf, work,
+                        [{"name": "pooled", "cells": CONFIG["pooled_cells"], "gap_s": CONFIG["pooled_gap_s"],
+                          "loop": "closed"}], True)
+        runs["sessiond_pooled"] = measure(res, events)
+        runs["sessiond_pooled"]["seconds"] = round(time.time() - t)
+    # Before sessiond stops: its counters go with it.
+    counters = pool_counters(d.metrics_port)
     batch.stop()
     procs.stop(d)
     reap_marked(work)
+    reap_under(work / "data")
     text = d.err_path.read_text() + d.out_path.read_text()
+    stamps = sessiond_stamps(text)
+    for key in SESSIOND_RUNS:
+        if key in runs:
+            pool_use(runs[key], stamps, work / "data")
     runs["_evidence"] = evidence(runs, text, events, [a.err_path for a in batch.apps])
+    runs["_evidence"]["pool_counters"] = counters
     return runs
 
 
@@ -545,27 +633,114 @@ def standalone_phase(work):
 
 # -- evidence ----------------------------------------------------------------
 
+# The drivers of the sessiond phase, in the order they ran.
+SESSIOND_RUNS = ("sessiond", "sessiond_cold", "sessiond_pooled")
+
+# The local backend's warm pool logs prose, not event= lines: named here as
+# events of their own so they sort in with the rest.
+POOL_LINES = [
+    ("warm_handoff", re.compile(r"local backend: executor (?P<executor>\S+) of session (?P<session>\S+): handed to "
+                                r"warm pid (?P<pid>\d+) \(started (?P<age>\d+) ms before\)")),
+    ("warm_started", re.compile(r"local backend: warm pool: started pid (?P<pid>\d+)")),
+    ("warm_exited", re.compile(r"local backend: warm pool: pid (?P<pid>\d+) exited before any hand-off")),
+    ("warm_refused", re.compile(r"local backend: executor (?P<executor>\S+): warm pid (?P<pid>\d+) did not take")),
+    ("warm_let_go", re.compile(r"local backend: warm pool: .*letting go")),
+]
+
+
 def sessiond_stamps(text):
     out = []
     for line in text.splitlines():
-        m = re.match(r"(\d{4}-\d\d-\d\dT[\d:.]+)\s+\w+\s+event=(\S+)", line)
-        if m:
+        m = re.match(r"(\d{4}-\d\d-\d\dT[\d:.]+)\s+\w+\s+(?:event=(\S+))?", line)
+        if not m:
+            continue
+        ev = m.group(2) or next((name for name, rx in POOL_LINES if rx.search(line)), None)
+        if ev:
             # spdlog stamps local time, as a naive datetime reads it.
             ts = datetime.datetime.fromisoformat(m.group(1)).timestamp()
-            out.append((ts * 1000, m.group(2), line))
+            out.append((ts * 1000, ev, line))
     return out
 
 
+def pool_line(ev, line):
+    rx = dict(POOL_LINES)[ev]
+    return rx.search(line).groupdict()
+
+
+def warm_up(executor_log):
+    """From a handed-off executor's log (WarmExecutor's lines): how long its
+    warm-up took and whether it had ended before the hand-off came."""
+    try:
+        text = Path(executor_log).read_text(errors="replace")
+    except OSError:
+        return {}
+    done = re.search(r"warm executor: warm-up done after (\d+) ms", text)
+    handed = re.search(r"warm executor: handed off after (\d+) ms of waiting", text)
+    return {"warm_up_ms": int(done.group(1)) if done else None,
+            "warmed_up": bool(done and (not handed or done.start() < handed.start())),
+            "waited_ms": int(handed.group(1)) if handed else None}
+
+
+def pool_use(run, stamps, data_dir):
+    """Marks each cell whose executor was handed a JVM of the warm pool
+    ("warm_jvm": pid, its age, its warm-up) and, for a cell that started an
+    executor without one, what the pool's log says about why."""
+    sid = run["app_id"]
+    launches, handoffs = {}, {}
+    for ts, ev, line in stamps:
+        if ev == "executor_launch" and "session=%s " % sid in line:
+            launches.setdefault(re.search(r"executor=(\S+)", line).group(1), ts)
+        elif ev == "warm_handoff":
+            f = pool_line(ev, line)
+            if f["session"] == sid:
+                handoffs[f["executor"]] = {"at_ms": round(ts), "pid": int(f["pid"]), "age_ms": int(f["age"])}
+    run["executors_from_pool"] = len(handoffs)
+    pool = [(ts, ev, line) for ts, ev, line in stamps if ev.startswith("warm_")]
+    for c in run["cells"]:
+        if c.get("executor") is None:
+            continue
+        eid = "%s-%s" % (sid, c["executor"])
+        h = handoffs.get(eid)
+        c["warm_jvm"] = dict(h, **warm_up(Path(data_dir) / "executors" / eid / "executor.log")) if h else None
+        if not h and c["cold"]:
+            c["pool_miss"] = pool_miss(eid, launches.get(eid, c["submitted_ms"]), pool)
+
+
+def pool_miss(eid, launched, pool):
+    """Why a launch found no JVM in the pool, from the pool's last log line
+    before it (or a refused hand-off right at it)."""
+    refused = next((l for t, e, l in pool if e == "warm_refused" and pool_line(e, l)["executor"] == eid), None)
+    if refused:
+        return "the warm JVM (pid %s) did not take the hand-off, so the executor started cold" % pool_line(
+            "warm_refused", refused)["pid"]
+    before = [(t, e, l) for t, e, l in pool if t <= launched]
+    after = next((t for t, e, l in pool if e == "warm_started" and t > launched), None)
+    if not before:
+        return "the pool had started no JVM yet"
+    t, e, l = before[-1]
+    then = (", its replacement started %s after this launch" % fmt_ms(after - launched) if after is not None
+            else ", and no replacement started after")
+    if e == "warm_handoff":
+        return "the pool was empty: its last JVM went to executor %s %s before%s" % (
+            pool_line(e, l)["executor"], fmt_ms(launched - t), then)
+    if e == "warm_exited":
+        return "the pool's JVM (pid %s) had exited before any hand-off, %s before%s" % (
+            pool_line(e, l)["pid"], fmt_ms(launched - t), then)
+    if e == "warm_let_go":
+        return "the pool had let its JVMs go %s before (unused)%s" % (fmt_ms(launched - t), then)
+    return "no JVM of the pool was ready (its last line, %s before: %s)" % (fmt_ms(launched - t), l.split(" ", 2)[-1])
+
+
 def breakdown(run, stamps):
-    """Where each handover or cold cell's wait went, in ms after the job's
-    submission, from sessiond's log: the revocation of a batch slot, the
-    slot taken back (at the grace deadline, or earlier if batch released
-    it), the grant to the interactive session and, for a cold cell, the
-    executor's launch."""
+    """Where each handover, cold or pooled cell's wait went, in ms after the
+    job's submission, from sessiond's log: the revocation of a batch slot,
+    the slot taken back (at the grace deadline, or earlier if batch released
+    it), the grant to the interactive session and, for a cold or pooled
+    cell, the executor's launch and its hand-off to a warm JVM."""
     sid = run["app_id"]
     rows = []
     for c in run["cells"]:
-        if c["series"] not in ("handover", "cold") or c["ttft_ms"] is None:
+        if c["series"] not in ("handover", "cold", "pooled") or c["ttft_ms"] is None:
             continue
         t0, end = c["submitted_ms"], c["submitted_ms"] + c["ttft_ms"]
         row = {"cell": c["cell"], "series": c["series"], "ttft_ms": c["ttft_ms"]}
@@ -581,6 +756,8 @@ def breakdown(run, stamps):
                 key = "grant_ms"
             elif ev == "executor_launch" and "session=%s " % sid in line:
                 key = "executor_launch_ms"
+            elif ev == "warm_handoff" and pool_line(ev, line)["session"] == sid:
+                key = "handoff_ms"
             if key and key not in row:
                 row[key] = round(ts - t0)
         rows.append(row)
@@ -703,7 +880,7 @@ def revocations(stamps, tasks, kills):
 def evidence(runs, sessiond_log, events, batch_errs):
     stamps = sessiond_stamps(sessiond_log)
     rows = []
-    for key in ("sessiond", "sessiond_cold"):
+    for key in SESSIOND_RUNS:
         if key in runs:
             rows += breakdown(runs[key], stamps)
     tasks = app_tasks(events)
@@ -711,11 +888,11 @@ def evidence(runs, sessiond_log, events, batch_errs):
     # Each kill logs twice (backend and task scheduler): count the backend's line.
     kills = sum(len(re.findall(r"SessionSchedulerBackend: Killing task", p.read_text())) for p in batch_errs
                 if p.exists())
-    # The log lines of the first handover and the first cold cell, as quoted evidence.
+    # The log lines of the first handover, cold and pooled cell, as quoted evidence.
     sample = []
-    for series in ("handover", "cold"):
+    for series, key in (("handover", "sessiond"), ("cold", "sessiond_cold"), ("pooled", "sessiond_pooled")):
         row = next((r for r in rows if r["series"] == series), None)
-        run = runs["sessiond" if series == "handover" else "sessiond_cold"] if row else None
+        run = runs.get(key) if row else None
         cell = next((c for c in run["cells"] if c["cell"] == row["cell"]), None) if run else None
         if cell:
             t0 = cell["submitted_ms"]
@@ -723,12 +900,17 @@ def evidence(runs, sessiond_log, events, batch_errs):
                 series, cell["cell"], datetime.datetime.fromtimestamp(t0 / 1000, datetime.timezone.utc)
                 .strftime("%H:%M:%S.%f")[:-3], cell["ttft_ms"]))
             sample += [l for ts, ev, l in stamps if t0 - 300 <= ts <= t0 + cell["ttft_ms"] + 100 and ev in (
-                "decision_revoke", "decision_reclaim", "decision_grant", "slots_released", "executor_launch")]
+                "decision_revoke", "decision_reclaim", "decision_grant", "slots_released", "executor_launch",
+                "warm_handoff", "warm_refused")]
     outcomes = {}
     for r in revs:
         outcomes[r["outcome"]] = outcomes.get(r["outcome"], 0) + 1
+    pool_log = {}
+    for ts, ev, l in stamps:
+        if ev.startswith("warm_"):
+            pool_log[ev] = pool_log.get(ev, 0) + 1
     return {"breakdown": rows, "revocations": revs, "outcomes": outcomes, "batch_tasks_killed_by_plugin": kills,
-            "host": concurrency(tasks), "log_sample": sample}
+            "host": concurrency(tasks), "log_sample": sample, "pool_log": pool_log}
 
 
 # -- report ------------------------------------------------------------------
@@ -738,11 +920,14 @@ VARIANTS = [
     ("sessiond_warm", "sessiond", "warm", "sessiond, warm: an executor on the host with its idle slot"),
     ("sessiond_handover", "sessiond", "handover", "sessiond, handover: an executor on the host, the slot lent to batch"),
     ("sessiond_cold", "sessiond_cold", "cold", "sessiond, cold: no executor, the slot lent to batch"),
+    ("sessiond_pooled", "sessiond_pooled", "pooled",
+     "sessiond, pooled: no executor, the slot lent to batch, a JVM from the warm pool"),
     ("standalone", "standalone", "warm", "standalone master, FIFO"),
 ]
 FIRSTS = [
     ("sessiond", "sessiond: the driver's first cell (idleSlots 1)"),
     ("sessiond_cold", "sessiond: the cold driver's first cell (idleSlots 0)"),
+    ("sessiond_pooled", "sessiond: the pooled driver's first cell (idleSlots 0)"),
     ("standalone", "standalone: the driver's first cell"),
 ]
 
@@ -823,7 +1008,7 @@ def build_report(runs, mach, seconds):
     rep = {"config": CONFIG, "machine": mach, "total_seconds": round(seconds), "runs": runs, "summary": summary,
            "first_cells": firsts, "ratios": {}, "targets": []}
     st = summary.get("standalone")
-    for key in ("sessiond_warm", "sessiond_handover", "sessiond_cold"):
+    for key in (v[0] for v in VARIANTS if v[0] != "standalone"):
         if st and key in summary:
             for p in ("p50", "p99"):
                 a, b = st["ttft_%s_ms" % p], summary[key]["ttft_%s_ms" % p]
@@ -842,6 +1027,7 @@ def build_report(runs, mach, seconds):
     target("sessiond_handover", "p99 < 200 ms with an executor on the host (its slot lent to batch)", 200)
     target("sessiond_handover", "p99 < 2 s through sessiond (slot back from batch, no JVM to start)", 2000)
     target("sessiond_cold", "p99 < 2 s through sessiond (slot back from batch and a new executor)", 2000)
+    target("sessiond_pooled", "p99 < 2 s through sessiond (slot back from batch and a new executor)", 2000)
     return rep
 
 
@@ -857,6 +1043,10 @@ def warm_miss(t):
             "other work, not to waiting for a slot." % (
                 w["cell"], fmt_ms(w["ttft_ms"]), fmt_ms(w["to_task_set_ms"]), fmt_ms(w["task_set_to_launch_ms"]),
                 fmt_ms(b.get("p50")), fmt_ms(b.get("max"))))
+
+
+def span(lo, hi):
+    return fmt_ms(lo) if lo == hi else "%s to %s" % (fmt_ms(lo), fmt_ms(hi))
 
 
 def rel(ms):
@@ -889,7 +1079,7 @@ def findings(rep):
             return ""
         parts = [("revocation of a batch slot", "revoke_ms"), ("the slot back from batch", "slot_back_ms"),
                  ("granted to the notebook", "grant_ms"), ("executor launched", "executor_launch_ms"),
-                 ("first task", "ttft_ms")]
+                 ("handed to a warm JVM", "handoff_ms"), ("first task", "ttft_ms")]
         return " Median steps after the job's submission (sessiond's log, %s): %s." % (
             plural(len(r), "cell"), ", ".join("%s %s ms" % (label, median(x.get(k) for x in r)) for label, k in parts
                               if median(x.get(k) for x in r) is not None))
@@ -915,18 +1105,61 @@ def findings(rep):
                    "has.%s" % (
                        fmt_ms(t["ttft_p50_ms"]), fmt_ms(t["ttft_p99_ms"], T), "met" if met2 else "missed",
                        c["grace"], steps("handover")))
+    pool_on = (c.get("warm_pool") or 0) > 0
     if "sessiond_cold" in s:
         t = s["sessiond_cold"]
         met = t["ttft_p99_ms"] is not None and t["ttft_p99_ms"] < 2000
         out.append("- **Cold, sessiond:** %d of %s had to start an executor; p50 %s, p99 %s: the 2 s target "
-                   "is **%s**.%s%s" % (
+                   "is **%s**.%s%s%s" % (
                        t["cold"], plural(t["arrivals"], "cell"), fmt_ms(t["ttft_p50_ms"], T), fmt_ms(t["ttft_p99_ms"], T),
                        "met" if met else "missed", steps("cold"),
                        "" if met else " The slot comes back in about the grace period, as above; the rest is "
                        "Spark's executor JVM starting, registering with the driver and initialising before it takes "
-                       "a task, on 2 cores shared with the batch JVMs and other people's tests. sessiond cannot "
-                       "make that faster; it avoids it: an interactive session keeps its executor and an idle slot "
-                       "(`idleSlots`, `scheduler.idle_timeout`) exactly so that cells are warm."))
+                       "a task, on 2 cores shared with the batch JVMs and other people's tests.",
+                       " This driver opts out of the warm pool (`spark.session.executor.warmStart=false`), so each "
+                       "of its JVMs starts from nothing, as it would without the pool." if pool_on else ""))
+    if "sessiond_pooled" in s:
+        t = s["sessiond_pooled"]
+        met = t["ttft_p99_ms"] is not None and t["ttft_p99_ms"] < 2000
+        hits = t.get("pool_hits") or 0
+        jvms = [x["warm_jvm"] for x in rep["runs"].get("sessiond_pooled", {}).get("cells", [])
+                if x["series"] == "pooled" and x["cold"] and x.get("warm_jvm")]
+        warm_ups = [j["warm_up_ms"] for j in jvms if j.get("warm_up_ms") is not None]
+        age = t.get("pool_age_ms") or {}
+        text = ("- **Pooled, sessiond:** %d of %s had to start an executor, %d of them on a JVM from the warm pool"
+                % (t["cold"], plural(t["arrivals"], "cell"), hits))
+        if hits:
+            text += (" (%d warmed up by the hand-off; started %s before it)" % (
+                t.get("pool_hits_warmed_up") or 0, span(age.get("min"), age.get("max"))))
+        text += "; p50 %s, p99 %s: the 2 s target is **%s**" % (
+            fmt_ms(t["ttft_p50_ms"], T), fmt_ms(t["ttft_p99_ms"], T), "met" if met else "missed")
+        cold = s.get("sessiond_cold")
+        if cold:
+            text += ", against p50 %s, p99 %s for the cold JVMs above" % (
+                fmt_ms(cold["ttft_p50_ms"], T), fmt_ms(cold["ttft_p99_ms"], T))
+        text += "." + steps("pooled")
+        r = [x["ttft_ms"] - x["handoff_ms"] for x in rows if x["series"] == "pooled" and "handoff_ms" in x]
+        if r:
+            text += (" From the hand-off to the first task took %s at the median (%s at most): the executor "
+                     "itself starting in the warm JVM, registering with the driver and initialising, before it "
+                     "takes a task." % (fmt_ms(median(r)), fmt_ms(max(r))))
+        text += (" Cells were %g s apart: a hand-off makes the pool start the replacement %s later (its "
+                 "`warm_pool_refill_delay`), and the replacement needs its warm-up%s before it is as fast." % (
+                     c.get("pooled_gap_s", 0), c.get("warm_pool_refill_delay", "?"),
+                     " (%s for the JVMs this driver got)" % span(min(warm_ups), max(warm_ups))
+                     if warm_ups else ""))
+        for miss in t.get("pool_misses") or []:
+            text += " Cell %d started its executor without a warm JVM: %s." % (miss["cell"], miss["why"] or "?")
+        out.append(text)
+    counters = ev.get("pool_counters") or {}
+    if pool_on and counters:
+        out.append("- **Warm pool, whole sessiond phase** (sessiond's `/metrics` at its end): %d JVMs started, %d "
+                   "handed to executors, %s found none ready%s, %d exited before a hand-off, %d let go." % (
+                       counters.get("warm_started", 0), counters.get("warm_taken", 0),
+                       plural(counters.get("warm_missed", 0), "launch").replace("launchs", "launches"), " (%sthe first launch, batch's, which teaches the pool the command)" % (
+                           "among them " if counters.get("warm_missed", 0) > 1 else "")
+                       if counters.get("warm_missed") else "", counters.get("warm_exited", 0),
+                       counters.get("warm_let_go", 0)))
     if "standalone" in s:
         t = s["standalone"]
         f = rep["first_cells"].get("standalone")
@@ -946,33 +1179,22 @@ def findings(rep):
         past = [r["ran_past_deadline_ms"] for r in revs if "ran_past_deadline_ms" in r]
         host = ev["host"]
         text = ("- **Revocations of batch slots (sessiond side), %d in all:** %d released early (the slot was idle), "
-                "%d with a batch task killed for it%s, and **%d where no task was killed**"
+                "%d with a batch task killed for it%s"
                 % (len(revs), o.get("released early", 0), o.get("killed", 0),
                    " (the driver asked for the kill %s the deadline and the task ended %s it, at the median; "
                    "Spark gives a killed Python task `spark.python.task.killTimeout` before it kills the worker)"
-                   % (rel(median(asked)), rel(median(kills))) if asked and kills else "", o.get("not killed", 0)))
+                   % (rel(median(asked)), rel(median(kills))) if asked and kills else ""))
+        if o.get("nothing running"):
+            text += ", %d with no batch task running on the slot" % o["nothing running"]
         if past:
-            text += (": the revoked batch task ran on to its natural end, %s past the deadline%s, beside the "
-                     "notebook's task" % (fmt_ms(median(past)), "" if len(past) < 2 else
-                                           " at the median, %s at most" % fmt_ms(max(past))))
-            early = [r["at_ms"] for r in revs if r.get("released_before_deadline")]
-            unkilled = [r["at_ms"] for r in revs if r["outcome"] == "not killed"]
-            after = [t for t in unkilled if early and t > min(early)]
-            acted_after = [r for r in revs if early and r["at_ms"] > min(early) and r["outcome"] != "not killed"]
-            if after and not acted_after:
-                text += (". %s of them came after the batch driver had once given a revoked slot back itself, "
-                         "before the deadline (%s), and after that it acted on no revocation at all: the plugin "
-                         "remembers answered revocations by (executor, slot count) and never forgets them, so "
-                         "each later revocation of one slot on that executor is taken as already answered" % (
-                             "All" if len(after) == len(unkilled) else "%d" % len(after),
-                             datetime.datetime.fromtimestamp(min(early) / 1000).strftime("%H:%M:%S")))
-            if len(after) < len(unkilled):
-                text += (". For %s the batch driver logged nothing at all, neither a kill nor a release: it "
-                         "seems not to have seen the revocation before sessiond took the slot back, and the "
-                         "plugin logs no directives to tell" % plural(len(unkilled) - len(after), "revocation"))
-        text += (". sessiond hands the slot over at the deadline without waiting for the victim, so this does not "
-                 "delay the notebook here; on a real host it is CPU the victim goes on using after its slot was "
-                 "given away.")
+            text += (", and **%d where no task was killed**: the revoked batch task ran on to its natural end, %s "
+                     "past the deadline%s, beside the notebook's task. sessiond hands the slot over at the "
+                     "deadline without waiting for the victim, so this does not delay the notebook here; on a real "
+                     "host it is CPU the victim goes on using after its slot was given away." % (
+                         o.get("not killed", 0), fmt_ms(median(past)), "" if len(past) < 2 else
+                         " at the median, %s at most" % fmt_ms(max(past))))
+        else:
+            text += "; in none was a running batch task left unkilled."
         if host["oversubscribed_s"]:
             text += (" Over the whole run the host ran more tasks than its %d slots for %.1f s (longest %.1f s, "
                      "peak %d tasks)." % (c["slots"], host["oversubscribed_s"], host["longest_span_s"],
@@ -985,6 +1207,10 @@ def render_section(rep):
     c, m, s = rep["config"], rep["machine"], rep["summary"]
     T = c["timeout_s"]
     owned_i = max(1, c["slots"] // 2)
+    # A JSON of a run from before the warm pool has no warm_pool in its config.
+    pool_on = (c.get("warm_pool") or 0) > 0
+    pooled = pool_on and "sessiond_pooled" in s
+    n_series = 3 + (1 if pooled else 0)
     L = [BEGIN, "", "## Interactive time to first task: sessiond vs standalone", "",
          "Written by `bash bench/spark/run.sh` (`bench/spark/`); raw figures in `bench/out/spark-ttft.json`, logs "
          "and Spark event logs in `bench/out/spark-ttft/` (not committed). Figures, not a test: a missed target "
@@ -1008,8 +1234,17 @@ def render_section(rep):
          "- **sessiond** (`build/bin/sessiond`, the plugin jar, `--master spark-session://...`): consumers "
          "`/batch` (owns %d, borrows the rest) and `/interactive` (owns %d), a token per tenant; batch apps "
          "`spark.session.sla=batch`, the notebook `spark.session.sla=interactive`; `scheduler.grace` %s, "
-         "`scheduler.idle_timeout` %s, slot 1 cpu + 512 MiB. Three series:" % (
-             c["slots"] - owned_i, owned_i, c["grace"], c["idle_timeout"]),
+         "`scheduler.idle_timeout` %s, slot 1 cpu + 512 MiB.%s %s series:" % (
+             c["slots"] - owned_i, owned_i, c["grace"], c["idle_timeout"],
+             (" The local backend's **warm pool** is on (`backend.local.warm_pool` %d, `warm_pool_refill_delay` "
+              "%s): the plugin sends with each session's executors a `warm_command` (the executors' java, classpath, "
+              "heap and JVM options, the plugin jar, main class `WarmExecutor`); the pool keeps %s of it started "
+              "ahead of need, which loads and links Spark's classes and then waits. An executor launched with "
+              "that command is handed the waiting JVM (its env and arguments; it becomes the executor, same pid) "
+              "instead of starting one, and the pool starts a replacement after the refill delay. The pool learns "
+              "a command from the first executor launched with it, which itself starts cold." % (
+                  c["warm_pool"], c.get("warm_pool_refill_delay", "?"), plural(c["warm_pool"], "JVM")))
+             if pool_on else "", {3: "Three", 4: "Four"}[n_series]),
          "  - *warm*: %s %g s apart on a fixed clock. The session keeps one slot on its executor between "
          "cells (`spark.session.idleSlots`, default 1 for interactive), so each cell finds an executor on the "
          "host and a free slot on it." % (plural(c["warm_cells"], "cell"), c["warm_gap_s"]),
@@ -1017,25 +1252,37 @@ def render_section(rep):
          "same notebook occupies its slot: each cell needs a second slot, lent to batch meanwhile. It must be "
          "revoked from batch and joins the notebook's executor (no JVM starts)." % (
              plural(c["handover_cells"], "cell"), c["handover_gap_s"]),
-         "  - *cold*: a second driver with `spark.session.idleSlots=0`, %s, each %g s after the previous "
+         "  - *cold*: a second driver with `spark.session.idleSlots=0`%s, %s, each %g s after the previous "
          "ended (longer than `demandHold` 2 s + idle_timeout): each finds no executor at all, so its slot is "
-         "revoked from batch and an executor JVM is started." % (plural(c["cold_cells"], "cell"), c["cold_gap_s"]),
+         "revoked from batch and an executor JVM is started%s." % (
+             " and `spark.session.executor.warmStart=false`" if pool_on else "", plural(c["cold_cells"], "cell"),
+             c["cold_gap_s"], " from nothing (this driver does not use the warm pool)" if pool_on else "")]
+    if pooled:
+        L.append("  - *pooled*: after the cold one, a third driver with `spark.session.idleSlots=0` and "
+                 "`spark.session.executor.warmStart` left at true, %s, each %g s after the previous ended: as "
+                 "for *cold*, each finds no executor, so its slot is revoked from batch, but the executor is "
+                 "handed a JVM from the warm pool. The gap is longer than cold's so that the pool has started "
+                 "and warmed the replacement of the JVM the previous cell took (the refill delay, %s, then "
+                 "the new JVM's warm-up)." % (
+                     plural(c["pooled_cells"], "cell"), c["pooled_gap_s"], c.get("warm_pool_refill_delay", "?")))
+    L += [
          "- **standalone** (`spark-class org.apache.spark.deploy.master.Master` and `...worker.Worker`): what a "
          "typical user runs: FIFO across applications, `spark.cores.max` unset, no dynamic allocation; the same "
          "batch apps and the same notebook program running the warm series (%s on the clock: arrivals do "
          "not wait for the previous cell, so one stuck cell does not hide the waits of the next)." % plural(
              c["warm_cells"], "cell"),
          "", "### Results", "",
-         "| series | cells | time to first task p50 | p99 | timeouts | new executors | job → task set p50 / max "
-         "| task set → launch p50 / max | wall p50 | wall p99 |",
+         "| series | cells | time to first task p50 | p99 | timeouts | new executors%s | job → task set p50 / max "
+         "| task set → launch p50 / max | wall p50 | wall p99 |" % (" (from the warm pool)" if pool_on else ""),
          "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for key, _, _, label in VARIANTS:
         if key in s:
             t = s[key]
             a, b = t.get("to_task_set_ms") or {}, t.get("task_set_to_launch_ms") or {}
-            L.append("| %s | %d | **%s** | **%s** | %d | %d | %s / %s | %s / %s | %s | %s |" % (
+            L.append("| %s | %d | **%s** | **%s** | %d | %s | %s / %s | %s / %s | %s | %s |" % (
                 label, t["arrivals"], fmt_ms(t["ttft_p50_ms"], T), fmt_ms(t["ttft_p99_ms"], T), t["timeouts"],
-                t["cold"], fmt_ms(a.get("p50")), fmt_ms(a.get("max")), fmt_ms(b.get("p50")), fmt_ms(b.get("max")),
+                "%d (%d)" % (t["cold"], t["pool_hits"]) if t.get("pool_hits") is not None else t["cold"],
+                fmt_ms(a.get("p50")), fmt_ms(a.get("max")), fmt_ms(b.get("p50")), fmt_ms(b.get("max")),
                 fmt_ms(t["wall_p50_ms"], T), fmt_ms(t["wall_p99_ms"], T)))
     counts = sorted({t["arrivals"] for t in s.values()})
     L += ["", "Percentiles are nearest-rank, so below 100 cells the p99 is the slowest cell (%s). A timeout "
@@ -1050,28 +1297,34 @@ def render_section(rep):
     for run, label in FIRSTS:
         f = rep["first_cells"].get(run)
         if f:
+            w = f.get("warm_jvm")
+            pool = ", handed a JVM of the warm pool started %s before" % fmt_ms(w["age_ms"]) if w else (
+                ", a JVM started from nothing" if "warm_jvm" in f and pool_on else "")
             L.append("- %s: %s%s" % (label, fmt_ms(f["ttft_ms"], T),
                                      "" if f["cold"] is None else
-                                     " (on an executor started for it)" if f["cold"] else
-                                     " (its executor had registered while the driver started)"))
+                                     " (on an executor started for it%s)" % pool if f["cold"] else
+                                     " (its executor had registered while the driver started%s)" % pool))
     if rep["ratios"]:
         L += ["", "**Standalone ÷ sessiond**, time to first task (\"≥\": standalone timed out, so the timeout "
               "stands in for a longer wait):", "", "| standalone ÷ | p50 | p99 |", "|---|---:|---:|"]
-        for key, _, _, label in VARIANTS[:3]:
+        for key, _, _, label in VARIANTS:
             r50, r99 = rep["ratios"].get(key + "_p50"), rep["ratios"].get(key + "_p99")
             if r50 and r99:
                 def f(r):
                     return "%s%s×" % ("≥ " if r["at_least"] else "",
                                       "{:,.0f}".format(r["ratio"]) if r["ratio"] >= 10 else "%.1f" % r["ratio"])
                 L.append("| %s | %s | %s |" % (label, f(r50), f(r99)))
-    L += ["", "### Targets", "", "| target (the issue's) | measured p99 | |", "|---|---:|---|"]
+    L += ["", "### Targets", "", "| series | target (the issue's) | measured p99 | |", "|---|---|---:|---|"]
     for tg in rep["targets"]:
-        L.append("| %s | %s | %s |" % (tg["target"], fmt_ms(tg["measured_ms"], T),
-                                       "met" if tg["met"] else "**missed**"))
+        L.append("| %s | %s | %s | %s |" % (tg["variant"].replace("sessiond_", ""), tg["target"],
+                                            fmt_ms(tg["measured_ms"], T), "met" if tg["met"] else "**missed**"))
     L += ["", "### What the figures say", ""] + findings(rep)
     ev = rep.get("evidence") or {}
     if ev.get("log_sample"):
-        L += ["", "sessiond's log around the first handover and the first cold cell (grants are debug lines):", "",
+        shown = [l.split()[1] for l in ev["log_sample"] if l.startswith("# ")]
+        L += ["", "sessiond's log around the first %s cell (grants are debug lines%s):" % (
+            " and ".join(filter(None, [", ".join(shown[:-1]), shown[-1]])) if shown else "", "; the hand-off to a warm JVM is the local backend's" if "pooled" in shown
+            else ""), "",
               "```"] + ev["log_sample"] + ["```"]
     L += ["", "### Machine", "",
           "%s, %s cores, %s RAM, %s, %s; pyspark %s; %s. Load average %s at the start, %s at the end, 1-minute "
@@ -1102,7 +1355,9 @@ def render_section(rep):
           "`--report-only` puts it back from the last run's JSON.", "",
           "Tunables (environment, defaults in brackets): `TTFT_SLOTS` [4], `TTFT_BATCH_APPS` [1], "
           "`TTFT_BATCH_TASK_S` [30], `TTFT_CELLS` [20], `TTFT_GAP_S` [3], `TTFT_HANDOVER_CELLS` [20], "
-          "`TTFT_HANDOVER_GAP_S` [4.5], `TTFT_COLD_CELLS` [3], `TTFT_COLD_GAP_S` [6], `TTFT_TIMEOUT_S` [60], "
+          "`TTFT_HANDOVER_GAP_S` [4.5], `TTFT_COLD_CELLS` [3], `TTFT_COLD_GAP_S` [6], `TTFT_WARM_POOL` [1; 0: no "
+          "pool, no pooled series], `TTFT_WARM_POOL_REFILL_DELAY` [3s], `TTFT_POOLED_CELLS` [3], `TTFT_POOLED_GAP_S` "
+          "[25], `TTFT_TIMEOUT_S` [60], "
           "`TTFT_GRACE` [1s], `TTFT_IDLE_TIMEOUT` [1s], `TTFT_PHASES` [sessiond,standalone]. The venv is "
           "`~/.cache/session-scheduler/venv` (pyspark), as for `tests/spark`.", "", END]
     return "\n".join(L) + "\n"
@@ -1128,9 +1383,9 @@ def print_figures(rep):
     for key, _, _, label in VARIANTS:
         t = rep["summary"].get(key)
         if t:
-            print("  %-18s cells=%-3d p50=%-10s p99=%-18s timeouts=%d new_executors=%d" % (
+            print("  %-18s cells=%-3d p50=%-10s p99=%-18s timeouts=%d new_executors=%d%s" % (
                 key, t["arrivals"], fmt_ms(t["ttft_p50_ms"], T), fmt_ms(t["ttft_p99_ms"], T), t["timeouts"],
-                t["cold"]))
+                t["cold"], "" if t.get("pool_hits") is None else " from_warm_pool=%d" % t["pool_hits"]))
     for run, label in FIRSTS:
         f = rep["first_cells"].get(run)
         if f:
@@ -1138,8 +1393,12 @@ def print_figures(rep):
     for k, r in rep["ratios"].items():
         print("  standalone / %s = %s%.1fx" % (k, ">= " if r["at_least"] else "", r["ratio"]))
     for tg in rep["targets"]:
-        print("  target %s: %s (%s)" % (tg["target"], "met" if tg["met"] else "MISSED", fmt_ms(tg["measured_ms"], T)))
+        print("  target %s, %s: %s (%s)" % (tg["variant"], tg["target"], "met" if tg["met"] else "MISSED",
+                                           fmt_ms(tg["measured_ms"], T)))
     ev = rep.get("evidence") or {}
+    if ev.get("pool_counters") or ev.get("pool_log"):
+        print("  warm pool: %s" % ", ".join("%s %d" % kv for kv in sorted((ev.get("pool_counters") or
+                                                                          ev["pool_log"]).items())))
     if ev.get("host"):
         print("  revocations of batch slots: %s; host over its slots %.1f s (longest %.1f s)" % (
             ", ".join("%s %d" % kv for kv in sorted(ev["outcomes"].items())) or "none",
@@ -1155,10 +1414,14 @@ def main():
         # last run's logs are still there; the measured cells are not.
         w = OUT / "spark-ttft" / "sessiond"
         if (w / "sessiond.err").exists() and rep.get("evidence"):
-            runs = {k: rep["runs"][k] for k in ("sessiond", "sessiond_cold") if k in rep["runs"]}
+            runs = {k: rep["runs"][k] for k in SESSIOND_RUNS if k in rep["runs"]}
             if all((w / "events" / ("eventlog_v2_" + r["app_id"])).exists() for r in runs.values()):
+                counters = rep["evidence"].get("pool_counters")
                 rep["evidence"] = evidence(runs, (w / "sessiond.err").read_text(), w / "events",
                                            sorted(w.glob("batch-*.err")))
+                if counters is not None:
+                    # Read from sessiond's /metrics during the run: not in any log.
+                    rep["evidence"]["pool_counters"] = counters
         rep["findings"] = findings(rep)
         JSON_OUT.write_text(json.dumps(rep, indent=1))
         write_section(rep)
