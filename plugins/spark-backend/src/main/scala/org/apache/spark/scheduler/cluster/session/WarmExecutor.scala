@@ -24,10 +24,17 @@ object WarmExecutor {
   final case class Handoff(env: Seq[(String, String)], properties: Seq[(String, String)], mainClass: String,
       args: Seq[String])
 
-  /** Jars whose classes a starting executor loads nearly all of (by file name prefix). */
+  /**
+   * Jars a starting executor loads much of (by file name prefix): besides
+   * Spark's own and Netty, what a class-load log of a handed-off executor
+   * showed it still loading in its first seconds (Jackson for its metrics
+   * and resources, Scala's collections, LZ4 for broadcasts).
+   */
   private val PreloadedJars =
     Seq("spark-core_", "spark-common-utils_", "spark-network-common_", "spark-network-shuffle_", "spark-unsafe_",
-      "netty-transport-", "netty-buffer-", "netty-common-", "netty-handler-", "netty-codec-")
+      "netty-transport-", "netty-buffer-", "netty-common-", "netty-handler-", "netty-codec-", "jackson-databind-",
+      "jackson-core-", "jackson-annotations-", "jackson-module-scala_", "scala-library-", "lz4-java-",
+      "commons-collections4-")
 
   /** Set once the hand-off came: a warm-up still running stops linking. */
   @volatile private var handedOff = false
@@ -57,7 +64,8 @@ object WarmExecutor {
         log(s"refused the hand-off: $why")
         System.exit(2)
       case Right(Some(h)) =>
-        log(s"handed off after ${since(waiting)} ms of waiting: running ${h.mainClass}")
+        log(s"handed off after ${since(waiting)} ms of waiting (JVM uptime " +
+          s"${java.lang.management.ManagementFactory.getRuntimeMXBean.getUptime} ms): running ${h.mainClass}")
         try setEnvironment(h.env)
         catch {
           case NonFatal(e) =>
@@ -151,6 +159,9 @@ object WarmExecutor {
     val rpc = RpcEnv.create("warmup", "127.0.0.1", "127.0.0.1", 0, conf, security, 0, clientMode = true)
     rpc.shutdown()
     rpc.awaitTermination()
+    // The platform MBeans (memory pools, buffer pools, flight recorder) that
+    // the executor's metrics read: registered once per JVM, early or late.
+    java.lang.management.ManagementFactory.getPlatformMBeanServer
     val sample = Array.tabulate(64)(i => s"v$i" -> i).toMap
     Seq(new JavaSerializer(conf), new KryoSerializer(conf)).foreach { s =>
       val inst = s.newInstance()
