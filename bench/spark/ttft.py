@@ -546,30 +546,24 @@ def sessiond_phase(work):
     res = run_cells(procs, "interactive", master, conf, work, series, True)
     runs["sessiond"] = measure(res, events)
     runs["sessiond"]["seconds"] = round(time.time() - t)
+    def idle_free_driver(key, series, why, cells, gap_s, **extra):
+        """Another notebook driver keeping no idle slot (idleSlots 0), so each
+        of its cells needs a new executor, once batch holds every slot again."""
+        batch.wait_all_busy(CONFIG["slots"], 120)
+        log("batch holds all %d slots again; %s interactive driver (idleSlots=0, %s)" % (CONFIG["slots"], series, why))
+        driver_conf = dict(conf, **{"spark.session.idleSlots": "0"}, **extra)
+        t = time.time()
+        res = run_cells(procs, "interactive-" + series, master, driver_conf, work,
+                        [{"name": series, "cells": cells, "gap_s": gap_s, "loop": "closed"}], True)
+        runs[key] = measure(res, events)
+        runs[key]["seconds"] = round(time.time() - t)
+
     if CONFIG["cold_cells"] > 0:
-        batch.wait_all_busy(CONFIG["slots"], 120)
-        log("batch holds all %d slots again; cold interactive driver (idleSlots=0, no warm pool)" % CONFIG["slots"])
-        cold_conf = dict(conf)
-        cold_conf["spark.session.idleSlots"] = "0"
         # A JVM started from nothing, as without the pool: the baseline the pooled series is read against.
-        cold_conf["spark.session.executor.warmStart"] = "false"
-        t = time.time()
-        res = run_cells(procs, "interactive-cold", master, cold_conf, work,
-                        [{"name": "cold", "cells": CONFIG["cold_cells"], "gap_s": CONFIG["cold_gap_s"],
-                          "loop": "closed"}], True)
-        runs["sessiond_cold"] = measure(res, events)
-        runs["sessiond_cold"]["seconds"] = round(time.time() - t)
+        idle_free_driver("sessiond_cold", "cold", "no warm pool", CONFIG["cold_cells"], CONFIG["cold_gap_s"],
+                         **{"spark.session.executor.warmStart": "false"})
     if CONFIG["pooled_cells"] > 0 and CONFIG["warm_pool"] > 0:
-        batch.wait_all_busy(CONFIG["slots"], 120)
-        log("batch holds all %d slots again; pooled interactive driver (idleSlots=0, warm pool)" % CONFIG["slots"])
-        pooled_conf = dict(conf)
-        pooled_conf["spark.session.idleSlots"] = "0"
-        t = time.time()
-        res = run_cells(procs, "interactive-pooled", master, pooled_conf, work,
-                        [{"name": "pooled", "cells": CONFIG["pooled_cells"], "gap_s": CONFIG["pooled_gap_s"],
-                          "loop": "closed"}], True)
-        runs["sessiond_pooled"] = measure(res, events)
-        runs["sessiond_pooled"]["seconds"] = round(time.time() - t)
+        idle_free_driver("sessiond_pooled", "pooled", "warm pool", CONFIG["pooled_cells"], CONFIG["pooled_gap_s"])
     # Before sessiond stops: its counters go with it.
     counters = pool_counters(d.metrics_port)
     batch.stop()
