@@ -43,9 +43,12 @@ class Ledger {
   // Records whose time key (usage: start, session: end) is in [from_s,
   // to_s), in time order, until `visit` returns false. `visit` also gets
   // the record's place in that order; a query given it as `resume_after`
-  // goes on after that record (paging).
+  // goes on after that record (paging). A non-empty `tenant` skips most
+  // other tenants' records unread (callers still check: index entries
+  // written before the index named tenants cannot tell).
   using QueryVisit = std::function<bool(const LedgerRecord&, const StoredRecord&, std::string_view place)>;
-  Status query(std::int64_t from_s, std::int64_t to_s, std::string_view resume_after, const QueryVisit& visit) const;
+  Status query(std::int64_t from_s, std::int64_t to_s, std::string_view resume_after, std::string_view tenant,
+               const QueryVisit& visit) const;
 
   // Export cursors: the last id a sink has delivered.
   Result<std::int64_t> cursor(std::string_view sink) const;

@@ -48,7 +48,7 @@ Result<ExportPage> export_page(const Ledger& ledger, const ExportQuery& q, core:
   bool any_of_tenant = false;
   std::string last_place;
   bool more = false;
-  const Status s = ledger.query(ceil_seconds(q.from_ms), ceil_seconds(q.to_ms), q.page_token,
+  const Status s = ledger.query(ceil_seconds(q.from_ms), ceil_seconds(q.to_ms), q.page_token, q.tenant,
                                 [&](const LedgerRecord& r, const StoredRecord& stored, std::string_view place) {
                                   const SessionAttrs& who = attrs_of(r);
                                   if (!q.tenant.empty() && tenant_of(who.consumer) != q.tenant) return true;
@@ -84,14 +84,14 @@ Result<MonthlyBill> monthly_bill(const Ledger& ledger, const RateCard& card, con
   }
   BillBuilder builder(card, tenant, month);
   bool any = false;
-  const Status s =
-      ledger.query(range->first, range->second, "", [&](const LedgerRecord& r, const StoredRecord&, std::string_view) {
-        const auto* u = std::get_if<UsageRecord>(&r);
-        if (u == nullptr || tenant_of(u->who.consumer) != tenant) return true;
-        any = true;
-        builder.add(*u);
-        return true;
-      });
+  const Status s = ledger.query(range->first, range->second, "", tenant,
+                                [&](const LedgerRecord& r, const StoredRecord&, std::string_view) {
+                                  const auto* u = std::get_if<UsageRecord>(&r);
+                                  if (u == nullptr || tenant_of(u->who.consumer) != tenant) return true;
+                                  any = true;
+                                  builder.add(*u);
+                                  return true;
+                                });
   SCHED_RETURN_IF_ERROR(s);
   if (!any && !known_tenant(tenants, tenant)) return unknown_tenant(tenant, tenants);
   return MonthlyBill{builder.finish(), range->second * 1000 <= now_ms};
