@@ -814,7 +814,7 @@ Result<ReconcileResult> K8sBackend::reconcile(const std::vector<KnownExecutor>& 
 Status K8sBackend::launch(const LaunchRequest& request) {
   return core_->launch(request);
 }
-Status K8sBackend::resize(const std::string& executor_id, std::int64_t /*slots*/, const core::Resources& resources) {
+Status K8sBackend::resize(const std::string& executor_id, const core::Resources& resources) {
   return core_->resize(executor_id, resources);
 }
 Status K8sBackend::stop(const std::string& executor_id, std::chrono::milliseconds grace) {

@@ -56,7 +56,7 @@ class K8sBackend final : public ExecutorBackend {
   Status launch(const LaunchRequest& request) override;
   // PATCHes the pod's pods/resize subresource (in-place pod resize) so its
   // cpu and memory requests follow its slots.
-  Status resize(const std::string& executor_id, std::int64_t slots, const core::Resources& resources) override;
+  Status resize(const std::string& executor_id, const core::Resources& resources) override;
   Status stop(const std::string& executor_id, std::chrono::milliseconds grace) override;
   void shutdown() override;
 

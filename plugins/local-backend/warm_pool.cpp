@@ -132,7 +132,7 @@ class WarmPool::Impl {
     ++(out ? taken_ : missed_);
     // Even after a miss the replacement waits: the executor that just started
     // cold needs the CPU more.
-    if (!c.disabled) schedule_refill(key, c, config_.refill_delay);
+    if (!c.disabled) schedule_refill(key, c);
     return out;
   }
 
@@ -192,7 +192,8 @@ class WarmPool::Impl {
   }
 
   // REQUIRES: mu_ held.
-  void schedule_refill(const std::string& key, Command& c, std::chrono::milliseconds delay) {
+  void schedule_refill(const std::string& key, Command& c) {
+    const auto delay = config_.refill_delay;
     if (!c.refill) c.refill = std::make_unique<asio::steady_timer>(io_);
     // An earlier refill already due stays due: a burst of launches refills once.
     if (c.refill->expiry() > Clock::now() && c.refill->expiry() <= Clock::now() + delay) return;
@@ -333,7 +334,7 @@ class WarmPool::Impl {
       }
     }
     note_failure(c);
-    if (!c.disabled) schedule_refill(key, c, config_.refill_delay);
+    if (!c.disabled) schedule_refill(key, c);
   }
 
   // REQUIRES: mu_ held.

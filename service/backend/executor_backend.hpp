@@ -130,8 +130,7 @@ class ExecutorBackend {
   // reach. Best effort: a failure is logged and counted, never undoes the
   // move. Backends whose executors take no fixed reservation (local
   // processes) ignore it.
-  virtual Status resize(const std::string& /*executor_id*/, std::int64_t /*slots*/,
-                        const core::Resources& /*resources*/) {
+  virtual Status resize(const std::string& /*executor_id*/, const core::Resources& /*resources*/) {
     return Status::ok();
   }
 

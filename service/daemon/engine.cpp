@@ -236,8 +236,7 @@ Status Engine::recover() {
   std::vector<backend::KnownExecutor> known;
   for (const auto& [id, e] : executors_) {
     if (!e.has_process || e.phase == ExecutorPhase::kExited) continue;
-    auto sr = sessions_.find(e.session);
-    known.push_back({id, e.host, e.backend_id, sr != sessions_.end() ? sr->second.shape * e.slots : e.resources});
+    known.push_back({id, e.host, e.backend_id, resources_now(e)});
   }
   auto rec = backend_.reconcile(known);
   if (!rec) return rec.status().with_context("reconciling executors with the backend");
@@ -684,10 +683,8 @@ void Engine::start_launches() {
   for (const auto& id : resizes) {
     auto it = executors_.find(id);
     if (it == executors_.end() || !it->second.live() || it->second.slots == 0) continue;
-    auto sr = sessions_.find(it->second.session);
-    if (sr == sessions_.end()) continue;
     // On the strand, in order: the last size asked is the one that stays.
-    const Status s = backend_.resize(id, it->second.slots, sr->second.shape * it->second.slots);
+    const Status s = backend_.resize(id, resources_now(it->second));
     if (!s.is_ok()) log_event(LogLevel::kWarn, "executor_resize_failed", {{"executor", id}, {"error", s.message()}});
   }
   for (const auto& stop : stops) {
@@ -708,6 +705,11 @@ void Engine::start_launches() {
       if (!ec) run();
     });
   }
+}
+
+core::Resources Engine::resources_now(const ExecutorRecord& e) const {
+  auto s = sessions_.find(e.session);
+  return s != sessions_.end() ? s->second.shape * e.slots : e.resources;
 }
 
 void Engine::launch(ExecutorRecord& e) {
@@ -743,10 +745,8 @@ void Engine::launch(ExecutorRecord& e) {
   req.working_dir = expand(rec.launch.working_dir, values);
   req.image = rec.launch.image;
   req.backend_options = rec.launch.backend_options;
-  if (!rec.launch.warm_command.empty() && rec.launch.warm_args_from < req.command.size()) {
-    req.warm_command = rec.launch.warm_command;
-    req.warm_args_from = rec.launch.warm_args_from;
-  }
+  req.warm_command = rec.launch.warm_command;  // register_session checked warm_args_from
+  req.warm_args_from = rec.launch.warm_args_from;
   e.launch_requested_ms = now();
   log_event(LogLevel::kInfo, "executor_launch",
             {{"executor", e.id},

@@ -131,6 +131,9 @@ class Engine {
   void note_failure(SessionRecord& rec, const std::string& what);
   void start_launches();
   void launch(ExecutorRecord& e);
+  // What the executor's slots take now (its `resources` are what it was
+  // launched with), for the backend's resize and reconcile.
+  core::Resources resources_now(const ExecutorRecord& e) const;
   void stop_executor(ExecutorRecord& e, core::TimeMs grace_ms, core::TimeMs delay_ms = 0);
   void touch(SessionRecord& rec);
   // Any call of the session's renews its lease.

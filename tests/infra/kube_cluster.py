@@ -42,7 +42,7 @@ K8S_TOOLS_SCRIPT = ROOT / "scripts" / "k8s-tools.sh"
 ETCD = "etcd"
 
 # kwok's configuration: its own node stages, and pod stages of ours. Any pod
-# stage given replaces all of kwok's defaults, so all three are here:
+# stage given replaces all of kwok's defaults, so both are here:
 # - ready: a bound pod runs at once, and its container statuses carry the
 #   container's resources, as a kubelet with in-place resize (1.33+) reports
 #   them. The API server takes a pods/resize only for pods whose running

@@ -52,7 +52,8 @@ object ExecutorLaunchSpec {
     val java = s"$javaHome${File.separator}bin${File.separator}java"
     def jvm(cp: String): Seq[String] =
       Seq(java, "-cp", cp, s"-Xmx$memory") ++ JavaModuleOptions.defaultModuleOptionArray().toSeq ++ extra
-    val command = jvm(classPath) ++ startup ++
+    val executorJvm = jvm(classPath)
+    val command = executorJvm ++ startup ++
       Seq(MainClass,
         "--driver-url", driverUrl,
         "--executor-id", "{executor_index}",
@@ -72,7 +73,7 @@ object ExecutorLaunchSpec {
     // warm JVMs get it last on their classpath.
     if (settings.warmStart) pluginJar.foreach { jar =>
       spec.setWarm_command((jvm(s"$classPath${File.pathSeparator}$jar") :+ WarmExecutor.getClass.getName.stripSuffix("$")).asJava)
-      spec.setWarm_args_from(jvm(classPath).size)
+      spec.setWarm_args_from(executorJvm.size)
     }
     spec
   }
