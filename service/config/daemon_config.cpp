@@ -318,6 +318,16 @@ const std::vector<Option>& options() {
           c.scheduler.full_pass_interval_ms = *d;
           return Status::ok();
         });
+    add("scheduler.resplit_tolerance", "", "0.005",
+        "A consumer whose share moved by less than this fraction of it is not re-split among its children until "
+        "the next full pass (fewer passes over big trees; 0: follow every move of half an executor).",
+        [](DaemonConfig& c, const FieldPath& f, const YAML::Node& n) -> Status {
+          auto v = read_number(f, n);
+          if (!v) return v.status();
+          if (*v < 0 || *v > 0.05) return f.error(n, "must be between 0 and 0.05");
+          c.scheduler.resplit_tolerance = *v;
+          return Status::ok();
+        });
     add("scheduler.pass_interval", "", "2ms",
         "Events arriving within this time share one scheduling pass (coalescing under load).",
         set_duration(&DaemonConfig::pass_interval_ms, 0));

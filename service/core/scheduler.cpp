@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <cassert>
-#include <queue>
 
 namespace sched::core {
 namespace {
@@ -17,17 +16,20 @@ VictimKey key_of(const Session& s) {
   return victim_key(s.spec.sla, s.spec.priority, s.start, s.seq);
 }
 
-// Whether a node's capacity moved by less than half its smallest executor
-// in every kind since it was last split: such a move cannot change whole
-// executors, and re-splitting for it would re-split the whole subtree on
-// every grant elsewhere. The drift stays bounded: it is measured from the
-// capacity last split with, not from the previous pass.
+// Whether a node's capacity moved, in every kind since it was last split,
+// by less than half its smallest executor (such a move cannot change whole
+// executors) or by less than `tolerance` of it (a sliver of a big subtree:
+// following it would re-split hundreds of consumers below after every
+// demand change elsewhere, for a move a tenant cannot tell from noise).
+// The drift stays bounded: it is measured from the capacity last split
+// with, not from the previous pass, and a full pass resets it.
 // A kind no executor below uses does not matter to the node at all.
-bool near(const FracResources& last, const FracResources& now, const Resources& grain) {
+bool near(const FracResources& last, const FracResources& now, const Resources& grain, double tolerance) {
   for (std::size_t k = 0; k < kMaxResourceKinds; ++k) {
     const auto kind = static_cast<ResourceKind>(k);
     if (grain[kind] <= 0) continue;
-    if (std::abs(last[kind] - now[kind]) > 0.5 * static_cast<double>(grain[kind]) + 1e-9) return false;
+    const double tol = std::max(0.5 * static_cast<double>(grain[kind]), tolerance * std::abs(now[kind]));
+    if (std::abs(last[kind] - now[kind]) > tol + 1e-9) return false;
   }
   return true;
 }
@@ -48,6 +50,10 @@ Result<std::unique_ptr<Scheduler>> Scheduler::create(const SchedulerConfig& conf
   if (clock == nullptr) return Status::invalid_argument("scheduler needs a clock");
   if (config.slot.is_zero() || config.slot.any_negative()) {
     return Status::invalid_argument("slot must be a positive resource vector, got " + config.slot.to_string());
+  }
+  if (!(config.resplit_tolerance >= 0 && config.resplit_tolerance <= 0.05)) {
+    return Status::invalid_argument("resplit_tolerance must be between 0 and 0.05, got " +
+                                    std::to_string(config.resplit_tolerance));
   }
   auto policy = make_share_policy(config.share_policy, config.rebalance);
   if (!policy) return policy.status();
@@ -738,7 +744,7 @@ void Scheduler::distribute(int node, const FracResources& capacity) {
     last_stranded_ = hosts_.stranded();
     st.dirty = true;
   }
-  if (!st.dirty && near(st.last_capacity, capacity, st.grain)) return;
+  if (!st.dirty && near(st.last_capacity, capacity, st.grain, config_.resplit_tolerance)) return;
   st.dirty = false;
   st.last_capacity = capacity;
   st.target = capacity;
@@ -1250,33 +1256,41 @@ void Scheduler::fill_idle() {
   FracResources budget =
       (FracResources(hosts_.free_total()) - nodes_[static_cast<std::size_t>(ConsumerTree::kRoot)].reserved_idle)
           .clamped();
-  auto level = [&](const Session& s) {
-    const NodeState& st = nodes_[static_cast<std::size_t>(s.consumer)];
-    const ConsumerPlan& plan = plans_[static_cast<std::size_t>(s.consumer)];
+  // A session's level is its consumer's: looked up once per consumer and
+  // pass (thousands of hungry sessions share a thousand consumers), and
+  // refreshed for the one consumer a grant changes.
+  fill_level_.resize(nodes_.size());
+  fill_level_stamp_.resize(nodes_.size(), 0);
+  if (++fill_stamp_ == 0) {
+    std::fill(fill_level_stamp_.begin(), fill_level_stamp_.end(), 0);
+    fill_stamp_ = 1;
+  }
+  auto consumer_level = [&](int node) {
+    const NodeState& st = nodes_[static_cast<std::size_t>(node)];
+    const ConsumerPlan& plan = plans_[static_cast<std::size_t>(node)];
     const FracResources above = (FracResources(st.hold) - FracResources(plan.owned)).clamped();
     return norm_.of(above) / plan.share;
   };
-  struct Cand {
-    double level;
-    int rank;
-    int priority;
-    std::uint64_t seq;
-    int session;
-    // For a min-heap on (level, rank, -priority, seq).
-    bool operator<(const Cand& o) const {
-      if (level != o.level) return level > o.level;
-      if (rank != o.rank) return rank > o.rank;
-      if (priority != o.priority) return priority < o.priority;
-      return seq > o.seq;
+  auto level = [&](const Session& s) {
+    const auto n = static_cast<std::size_t>(s.consumer);
+    if (fill_level_stamp_[n] != fill_stamp_) {
+      fill_level_[n] = consumer_level(s.consumer);
+      fill_level_stamp_[n] = fill_stamp_;
     }
+    return fill_level_[n];
   };
-  std::priority_queue<Cand> heap;
+  // A binary heap in a reused vector: built once in linear time, not by
+  // thousands of pushes.
+  std::vector<FillCandidate>& heap = fill_heap_;
+  heap.clear();
   std::vector<int> seen;
   // Less capacity kept idle for reservations is more for everyone.
   const FracResources reserved = nodes_[static_cast<std::size_t>(ConsumerTree::kRoot)].reserved_idle;
   const bool less_reserved = !last_fill_reserved_.fits_in(reserved);
   last_fill_reserved_ = reserved;
-  for (auto& group : hungry_.groups()) {
+  auto& groups = hungry_.groups();
+  for (std::size_t gi = 0; gi < groups.size(); ++gi) {
+    auto& group = groups[gi];
     if (group.members.empty()) continue;
     // Only shapes that fit somewhere now, and only where that room is new or
     // the session's hunger is.
@@ -1291,22 +1305,48 @@ void Scheduler::fill_idle() {
       // Room on a host where slots are being revoked is kept for whoever the
       // revocation is for; and a session giving slots up gets none back.
       if (s.effective() < s.target || s.want <= s.effective() || s.revoking > 0) continue;
-      heap.push(Cand{level(s), grant_rank(s.spec.sla), s.spec.priority, s.seq, si});
+      heap.push_back(FillCandidate{level(s), grant_rank(s.spec.sla), s.spec.priority, s.seq, si, static_cast<int>(gi)});
     }
   }
-  while (!heap.empty()) {
-    Cand c = heap.top();
-    heap.pop();
+  // Shapes that fit nowhere any more (nor in the budget): every later
+  // candidate of that shape would search the hosts in vain. Room only
+  // shrinks inside this loop, so once full, a shape stays full, and once
+  // every shape is, the fill is over.
+  std::vector<std::uint8_t> full(groups.size(), 1);
+  std::size_t open = 0;
+  for (const FillCandidate& c : heap) {
+    if (full[static_cast<std::size_t>(c.group)] == 0) continue;
+    full[static_cast<std::size_t>(c.group)] = 0;
+    ++open;
+  }
+  auto mark_full = [&](int g) {
+    full[static_cast<std::size_t>(g)] = 1;
+    --open;
+  };
+  std::make_heap(heap.begin(), heap.end());
+  auto push = [&](const FillCandidate& c) {
+    heap.push_back(c);
+    std::push_heap(heap.begin(), heap.end());
+  };
+  while (!heap.empty() && open > 0) {
+    std::pop_heap(heap.begin(), heap.end());
+    FillCandidate c = heap.back();
+    heap.pop_back();
+    if (full[static_cast<std::size_t>(c.group)] != 0) continue;
     Session& s = sessions_[static_cast<std::size_t>(c.session)];
+    const Resources shape = shape_of(s);
     // Levels go stale as siblings are served: look again before granting.
     const double now_level = level(s);
     if (now_level > c.level + 1e-12) {
       c.level = now_level;
-      heap.push(c);
+      push(c);
       continue;
     }
-    const Resources shape = shape_of(s);
-    if (s.effective() >= s.want || !FracResources(shape).fits_in(budget) || path_room(s, true) < 1) continue;
+    if (!FracResources(shape).fits_in(budget)) {
+      mark_full(c.group);
+      continue;
+    }
+    if (s.effective() >= s.want || path_room(s, true) < 1) continue;
     auto skip = [&](int host) { return !promises_.empty() && promised_elsewhere(s, host); };
     int h = -1;
     for (const Placement& p : s.placements) {
@@ -1316,12 +1356,17 @@ void Scheduler::fill_idle() {
       }
     }
     if (h < 0) h = hosts_.find_fit(shape, config_.placement, skip);
-    if (h < 0) continue;
+    if (h < 0) {
+      // Promised room may still suit someone else; no room at all suits nobody.
+      if (promises_.empty() || hosts_.find_fit(shape, config_.placement) < 0) mark_full(c.group);
+      continue;
+    }
     grant(s, h, 1);
     s.target = s.effective();
     budget -= FracResources(shape);
+    fill_level_stamp_[static_cast<std::size_t>(s.consumer)] = 0;  // its hold just grew
     c.level = level(s);
-    heap.push(c);
+    push(c);
   }
   for (int si : seen) {
     const Session& s = sessions_[static_cast<std::size_t>(si)];

@@ -43,6 +43,12 @@ struct SchedulerConfig {
   // reclaim may become useful when room frees up elsewhere, which the
   // incremental passes (only dirty subtrees) do not look at. 0: never.
   TimeMs full_pass_interval_ms = 10'000;
+  // A consumer whose share moved by less than this fraction of it is not
+  // re-split among its children until the move grows or a full pass runs
+  // (a move below half an executor never is). The room such a move frees
+  // goes to the least-served by the fill; room it takes is found short at
+  // placement. 0: follow every move of half an executor or more.
+  double resplit_tolerance = 0.005;
 };
 
 // Whom freed room is kept for, as the core indexes it: a consumer (and
@@ -304,6 +310,26 @@ class Scheduler {
   std::vector<std::vector<ChildShare>> scratch_;
   std::vector<int> gaining_;
   std::vector<SessionClaim> claims_;
+  // fill_idle's scratch: candidates (a heap), consumers' levels this pass.
+  struct FillCandidate {
+    double level;
+    int rank;
+    int priority;
+    std::uint64_t seq;
+    int session;
+    int group;  // its shape's group in hungry_
+    // Heap order: the top is the lowest (level, rank, -priority, seq).
+    bool operator<(const FillCandidate& o) const {
+      if (level != o.level) return level > o.level;
+      if (rank != o.rank) return rank > o.rank;
+      if (priority != o.priority) return priority < o.priority;
+      return seq > o.seq;
+    }
+  };
+  std::vector<FillCandidate> fill_heap_;
+  std::vector<double> fill_level_;
+  std::vector<std::uint32_t> fill_level_stamp_;
+  std::uint32_t fill_stamp_ = 0;
 };
 
 }  // namespace sched::core

@@ -270,6 +270,7 @@ def test_tokens(running):
     ("sessions: {lease_ttl: soon}\n", "sessions.lease_ttl"),
     ("listen: nowhere\n", "listen: expected HOST:PORT"),
     ("scheduler: {placement: diagonal}\n", "scheduler.placement"),
+    ("scheduler: {resplit_tolerance: 0.5}\n", "scheduler.resplit_tolerance: must be between 0 and 0.05"),
     ("colour: blue\n", "unknown field"),
     ("consumers:\n  - {name: A, share: -2}\n", "consumers[0].share"),
     ("auth: {tokens: [{token: short, principal: x, admin: true}]}\n", "at least 16 characters"),

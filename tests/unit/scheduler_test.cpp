@@ -547,6 +547,64 @@ TEST(Scheduler, DrfSplitsByDominantShare) {
   EXPECT_NEAR(h.held("m"), 20, 1);
 }
 
+// A consumer whose share moves by a sliver of it keeps its children's split
+// (the freed room still goes to the hungry); a bigger move, or a full pass,
+// re-splits it.
+TEST(Scheduler, SmallShareMovesAreNotResplitBelow) {
+  const char* tree = R"(
+  - {name: A, share: 1}
+  - name: B
+    share: 1
+    children:
+      - {name: B1, share: 1}
+      - {name: B2, share: 1}
+)";
+  auto target_slots = [](Harness& h, const std::string& path) {
+    return h.s().consumer_target(*h.s().tree().find(path))[core::kCpu] / 1000.0;
+  };
+  for (const double tolerance : {0.02, 0.0}) {
+    SCOPED_TRACE("tolerance " + std::to_string(tolerance));
+    core::SchedulerConfig c;
+    c.resplit_tolerance = tolerance;
+    c.full_pass_interval_ms = 0;
+    Harness h(c);
+    h.add_hosts(10, 100);
+    ASSERT_TRUE(h.set_tree(tree).is_ok());
+    ASSERT_TRUE(h.add("a", "/A", 1000).is_ok());
+    ASSERT_TRUE(h.add("b1", "/B/B1", 1000).is_ok());
+    ASSERT_TRUE(h.add("b2", "/B/B2", 1000).is_ok());
+    h.settle();
+    EXPECT_EQ(target_slots(h, "/B/B1"), 250);
+    // B's share grows by 4 slots, under 2% of its 500.
+    ASSERT_TRUE(h.demand("a", 496).is_ok());
+    h.settle();
+    // (A node not re-split keeps the target it was last split with.)
+    EXPECT_EQ(target_slots(h, "/B"), tolerance > 0 ? 500 : 504);
+    EXPECT_EQ(target_slots(h, "/B/B1"), tolerance > 0 ? 250 : 252);
+    EXPECT_EQ(h.consumer_slots("/B/B1") + h.consumer_slots("/B/B2"), 504);  // the fill still hands the room out
+    // A move beyond the tolerance is followed.
+    ASSERT_TRUE(h.demand("a", 400).is_ok());
+    h.settle();
+    EXPECT_EQ(target_slots(h, "/B/B1"), 300);
+    EXPECT_EQ(target_slots(h, "/B/B2"), 300);
+    // So is everything, exactly, in a full pass.
+    ASSERT_TRUE(h.demand("a", 396).is_ok());
+    h.settle();
+    h.s().mark_all_dirty();
+    h.settle();
+    EXPECT_EQ(target_slots(h, "/B/B1"), 302);
+  }
+}
+
+TEST(Scheduler, ResplitToleranceOutOfRangeIsRefused) {
+  core::ManualClock clock(0);
+  core::SchedulerConfig c;
+  c.resplit_tolerance = 0.5;
+  auto s = core::Scheduler::create(c, &clock);
+  ASSERT_FALSE(s.is_ok());
+  EXPECT_NE(s.status().to_string().find("resplit_tolerance"), std::string::npos);
+}
+
 TEST(Scheduler, DecisionsAreDeterministic) {
   auto run = [] {
     Harness h(with_grace(3'000));
