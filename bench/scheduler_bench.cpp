@@ -579,20 +579,26 @@ class ClusterBench {
     return s;
   }
 
+  // cpu cores, memory GiB and gpus of a fractional amount, for the per-leaf dump.
+  static std::string frac_text(const FracResources& r) {
+    char buf[96];
+    std::snprintf(buf, sizeof buf, "cpu=%.1f mem=%.0fGi gpu=%.2f", r[kCpu] / 1000, r[kMemory] / 1024, r[kGpu] / 1000);
+    return buf;
+  }
+
   // Per-leaf detail for chasing a surprising fairness figure: one TSV block per snapshot.
   void dump_leaves(const std::string& label, const std::vector<FracResources>& demand,
                    const std::vector<FracResources>& ent, const std::vector<long>& short_slots, const Dominant& dom) {
     std::ofstream f(opt_.dump_leaves, std::ios::app);
-    f << "# " << label << "\npath\tshort\tdemand_dom\tent_dom\theld_dom\ttarget_dom\tx\theld\tent\n";
+    f << "# " << label << "\npath\tshort\tdemand_dom\tent_dom\theld_dom\ttarget_dom\tx\theld\tent\ttarget\n";
     for (std::size_t i = 0; i < w_.nodes.size(); ++i) {
       if (!w_.nodes[i].is_leaf()) continue;
       const Resources held = sched_->consumer_held(sched_index_[i]);
       const double e = dom.of(ent[i]);
       f << w_.nodes[i].path << "\t" << short_slots[i] << "\t" << dom.of(demand[i]) << "\t" << e << "\t"
         << dom.of(FracResources(held)) << "\t" << dom.of(sched_->consumer_target(sched_index_[i])) << "\t"
-        << (e > 0 ? dom.of(FracResources(held)) / e : 0) << "\t" << held.to_string() << "\t" << Resources{}.to_string()
-        << "\n";
-      (void)ent;
+        << (e > 0 ? dom.of(FracResources(held)) / e : 0) << "\t" << held.to_string() << "\t" << frac_text(ent[i])
+        << "\t" << frac_text(sched_->consumer_target(sched_index_[i])) << "\n";
     }
   }
 
