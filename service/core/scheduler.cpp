@@ -1193,48 +1193,64 @@ void Scheduler::reclaim_for_placement() {
       }
     }
     // One executor at a time, on the host that needs the fewest slots taken
-    // for it, until the session has room for all it is short of.
+    // for it, until the session has room for all it is short of. Each host's
+    // plan is worked out once and again only when an executor was planned
+    // there (nothing else changes between rounds).
     std::map<int, Resources> room;                              // free room as planned so far
     std::map<std::pair<int, std::size_t>, std::int64_t> taken;  // (session, placement) -> slots
     const std::string& beneficiary = tree_.node(owner).path;
-    for (; short_by > 0; --short_by) {
-      int best_host = -1;
-      std::vector<std::pair<Slot, std::int64_t>> best_take;
-      std::int64_t best_count = 0;
-      for (auto& [h, slots] : by_host) {
-        std::sort(slots.begin(), slots.end(), [&](const Slot& a, const Slot& b) {
-          return key_of(sessions_[static_cast<std::size_t>(a.session)]) <
-                 key_of(sessions_[static_cast<std::size_t>(b.session)]);
-        });
-        std::vector<TakeableSlots> takeable;
-        takeable.reserve(slots.size());
-        for (const Slot& sl : slots) {
-          const Session& y = sessions_[static_cast<std::size_t>(sl.session)];
-          const Placement& p = y.placements[sl.placement];
-          takeable.push_back({shape_of(y), p.slots - p.revoking - taken[{sl.session, sl.placement}]});
-        }
-        const auto plan = take_for_room(room.count(h) ? room[h] : hosts_.host(h).free(), shape, takeable);
-        if (!plan) continue;
-        std::vector<std::pair<Slot, std::int64_t>> take;
-        std::int64_t count = 0;
-        for (std::size_t i = 0; i < slots.size(); ++i) {
-          if ((*plan)[i] == 0) continue;
-          take.push_back({slots[i], (*plan)[i]});
-          count += (*plan)[i];
-        }
-        if (best_host < 0 || count < best_count) {
-          best_host = h;
-          best_take = take;
-          best_count = count;
-        }
+    struct HostPlan {
+      int host;
+      std::vector<Slot>* slots;
+      bool fits = false;
+      std::int64_t count = 0;
+      std::vector<std::pair<Slot, std::int64_t>> take;
+    };
+    std::vector<HostPlan> plans;
+    plans.reserve(by_host.size());
+    std::vector<TakeableSlots> takeable;
+    auto plan_host = [&](HostPlan& hp) {
+      const std::vector<Slot>& slots = *hp.slots;
+      takeable.clear();
+      for (const Slot& sl : slots) {
+        const Session& y = sessions_[static_cast<std::size_t>(sl.session)];
+        const Placement& p = y.placements[sl.placement];
+        auto t = taken.find({sl.session, sl.placement});
+        takeable.push_back({shape_of(y), p.slots - p.revoking - (t == taken.end() ? 0 : t->second)});
       }
-      if (best_host < 0) break;
-      Resources r = room.count(best_host) ? room[best_host] : hosts_.host(best_host).free();
-      for (const auto& [sl, n] : best_take) {
+      auto r = room.find(hp.host);
+      const auto plan = take_for_room(r != room.end() ? r->second : hosts_.host(hp.host).free(), shape, takeable);
+      hp.fits = plan.has_value();
+      hp.take.clear();
+      hp.count = 0;
+      if (!plan) return;
+      for (std::size_t i = 0; i < slots.size(); ++i) {
+        if ((*plan)[i] == 0) continue;
+        hp.take.push_back({slots[i], (*plan)[i]});
+        hp.count += (*plan)[i];
+      }
+    };
+    for (auto& [h, slots] : by_host) {
+      std::sort(slots.begin(), slots.end(), [&](const Slot& a, const Slot& b) {
+        return key_of(sessions_[static_cast<std::size_t>(a.session)]) <
+               key_of(sessions_[static_cast<std::size_t>(b.session)]);
+      });
+      plans.push_back(HostPlan{h, &slots});
+      plan_host(plans.back());
+    }
+    for (; short_by > 0; --short_by) {
+      // Fewest slots taken; ties to the lowest host index.
+      HostPlan* best = nullptr;
+      for (HostPlan& hp : plans)
+        if (hp.fits && (best == nullptr || hp.count < best->count)) best = &hp;
+      if (best == nullptr) break;
+      Resources r = room.count(best->host) ? room[best->host] : hosts_.host(best->host).free();
+      for (const auto& [sl, n] : best->take) {
         taken[{sl.session, sl.placement}] += n;
         r += shape_of(sessions_[static_cast<std::size_t>(sl.session)]) * n;
       }
-      room[best_host] = r - shape;
+      room[best->host] = r - shape;
+      plan_host(*best);
     }
     for (const auto& [key, n] : taken) {
       if (n == 0) continue;
