@@ -197,6 +197,19 @@ TEST(HostPoolTest, SpreadPicksTheEmptiestHost) {
   EXPECT_EQ(pool.find_fit(Cores(8), PlacementPolicy::kSpread), -1);
 }
 
+// A cpu-heavy executor goes to the host it leaves balanced, even when many
+// hosts that are just as full come before it: placing it on any of those
+// would strand their memory.
+TEST(HostPoolTest, PackFindsTheBalancedHostFarDownTheOrder) {
+  HostPool pool;
+  for (int i = 0; i < 300; ++i) Add(pool, Host("h" + std::to_string(i), 8, 32));
+  for (int i = 0; i < 299; ++i) pool.use(i, Resources::cpu_mem(4000, 0));  // free: 4 cpu, 32 GiB
+  pool.use(299, Resources::cpu_mem(4000, 24 * kGi));                       // free: 4 cpu, 8 GiB
+  const Resources cpu_heavy = Resources::cpu_mem(4000, 8 * kGi);
+  // Every host has room for exactly one; only the last is left empty rather than memory-only.
+  EXPECT_EQ(pool.find_fit(cpu_heavy, PlacementPolicy::kPack), 299);
+}
+
 TEST(HostPoolTest, MemoryBoundHostIsSkipped) {
   const Resources shape = Resources::cpu_mem(1000, 4 * kGi);
   {
