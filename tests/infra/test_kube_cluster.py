@@ -188,7 +188,9 @@ def test_service_account_rbac(cluster, tmp_path):
         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "pod-reader"},
         "subjects": [{"kind": "ServiceAccount", "name": "reader", "namespace": NS}]})
     user = "system:serviceaccount:%s:reader" % NS
-    assert cluster.can(user, "list", "pods", namespace=NS)
+    # The RBAC authorizer reads roles and bindings from its informer cache, a moment behind the writes.
+    cluster.wait_for(lambda: cluster.can(user, "list", "pods", namespace=NS), timeout=15,
+                     what="the new RoleBinding to take effect")
     assert not cluster.can(user, "create", "pods", namespace=NS)
     assert not cluster.can(user, "list", "nodes")
 
