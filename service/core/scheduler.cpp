@@ -1272,33 +1272,36 @@ void Scheduler::fill_idle() {
   FracResources budget =
       (FracResources(hosts_.free_total()) - nodes_[static_cast<std::size_t>(ConsumerTree::kRoot)].reserved_idle)
           .clamped();
-  // A session's level is its consumer's: looked up once per consumer and
-  // pass (thousands of hungry sessions share a thousand consumers), and
-  // refreshed for the one consumer a grant changes.
+  // A consumer's level: what it borrows beyond its owned amount, as a
+  // dominant share per unit of share. Each grant goes down the tree: to the
+  // child with the lowest level among those with a candidate below, from
+  // the root to a leaf, then to the leaf's first candidate (interactive
+  // first, then priority, then age). So room the fill hands out follows
+  // the tree as the share split does; one flat ranking of leaves would
+  // pour it into whichever subtree has leaves with large shares. Levels
+  // are looked up once per node and pass, and again only on the path a
+  // grant changes.
   fill_level_.resize(nodes_.size());
   fill_level_stamp_.resize(nodes_.size(), 0);
+  fill_count_.resize(nodes_.size(), 0);
+  fill_next_.resize(nodes_.size(), 0);
+  fill_end_.resize(nodes_.size(), 0);
   if (++fill_stamp_ == 0) {
     std::fill(fill_level_stamp_.begin(), fill_level_stamp_.end(), 0);
     fill_stamp_ = 1;
   }
-  auto consumer_level = [&](int node) {
-    const NodeState& st = nodes_[static_cast<std::size_t>(node)];
-    const ConsumerPlan& plan = plans_[static_cast<std::size_t>(node)];
-    const FracResources above = (FracResources(st.hold) - FracResources(plan.owned)).clamped();
-    return norm_.of(above) / plan.share;
-  };
-  auto level = [&](const Session& s) {
-    const auto n = static_cast<std::size_t>(s.consumer);
+  auto node_level = [&](int node) {
+    const auto n = static_cast<std::size_t>(node);
     if (fill_level_stamp_[n] != fill_stamp_) {
-      fill_level_[n] = consumer_level(s.consumer);
+      const ConsumerPlan& plan = plans_[n];
+      const FracResources above = (FracResources(nodes_[n].hold) - FracResources(plan.owned)).clamped();
+      fill_level_[n] = norm_.of(above) / plan.share;
       fill_level_stamp_[n] = fill_stamp_;
     }
     return fill_level_[n];
   };
-  // A binary heap in a reused vector: built once in linear time, not by
-  // thousands of pushes.
-  std::vector<FillCandidate>& heap = fill_heap_;
-  heap.clear();
+  std::vector<FillCandidate>& cands = fill_cands_;
+  cands.clear();
   std::vector<int> seen;
   // Less capacity kept idle for reservations is more for everyone.
   const FracResources reserved = nodes_[static_cast<std::size_t>(ConsumerTree::kRoot)].reserved_idle;
@@ -1321,7 +1324,24 @@ void Scheduler::fill_idle() {
       // Room on a host where slots are being revoked is kept for whoever the
       // revocation is for; and a session giving slots up gets none back.
       if (s.effective() < s.target || s.want <= s.effective() || s.revoking > 0) continue;
-      heap.push_back(FillCandidate{level(s), grant_rank(s.spec.sla), s.spec.priority, s.seq, si, static_cast<int>(gi)});
+      cands.push_back(
+          FillCandidate{s.consumer, grant_rank(s.spec.sla), s.spec.priority, s.seq, si, static_cast<int>(gi)});
+    }
+  }
+  if (cands.empty()) {
+    for (auto& group : hungry_.groups()) group.tried_epoch = hosts_.room_epoch(group.shape);
+    return;
+  }
+  // Candidates by leaf, each leaf's in the order it serves them; every node
+  // counts the candidates left below it.
+  std::sort(cands.begin(), cands.end());
+  std::vector<int> touched;
+  for (std::size_t i = 0; i < cands.size(); ++i) {
+    const int leaf = cands[i].leaf;
+    if (i == 0 || cands[i - 1].leaf != leaf) fill_next_[static_cast<std::size_t>(leaf)] = static_cast<int>(i);
+    fill_end_[static_cast<std::size_t>(leaf)] = static_cast<int>(i) + 1;
+    for (int n = leaf; n >= 0; n = tree_.node(n).parent) {
+      if (fill_count_[static_cast<std::size_t>(n)]++ == 0) touched.push_back(n);
     }
   }
   // Shapes that fit nowhere any more (nor in the budget): every later
@@ -1330,7 +1350,7 @@ void Scheduler::fill_idle() {
   // every shape is, the fill is over.
   std::vector<std::uint8_t> full(groups.size(), 1);
   std::size_t open = 0;
-  for (const FillCandidate& c : heap) {
+  for (const FillCandidate& c : cands) {
     if (full[static_cast<std::size_t>(c.group)] == 0) continue;
     full[static_cast<std::size_t>(c.group)] = 0;
     ++open;
@@ -1339,30 +1359,47 @@ void Scheduler::fill_idle() {
     full[static_cast<std::size_t>(g)] = 1;
     --open;
   };
-  std::make_heap(heap.begin(), heap.end());
-  auto push = [&](const FillCandidate& c) {
-    heap.push_back(c);
-    std::push_heap(heap.begin(), heap.end());
+  // Drops a leaf's current candidate.
+  auto drop = [&](int leaf) {
+    ++fill_next_[static_cast<std::size_t>(leaf)];
+    for (int n = leaf; n >= 0; n = tree_.node(n).parent) --fill_count_[static_cast<std::size_t>(n)];
   };
-  while (!heap.empty() && open > 0) {
-    std::pop_heap(heap.begin(), heap.end());
-    FillCandidate c = heap.back();
-    heap.pop_back();
-    if (full[static_cast<std::size_t>(c.group)] != 0) continue;
+  const int root = ConsumerTree::kRoot;
+  while (open > 0 && fill_count_[static_cast<std::size_t>(root)] > 0) {
+    // Down the tree to the least-served leaf with a candidate (ties: the
+    // first child).
+    int n = root;
+    while (fill_next_[static_cast<std::size_t>(n)] >= fill_end_[static_cast<std::size_t>(n)]) {
+      int best = -1;
+      double best_level = 0;
+      for (int c : tree_.node(n).children) {
+        if (fill_count_[static_cast<std::size_t>(c)] == 0) continue;
+        const double l = node_level(c);
+        if (best < 0 || l < best_level - 1e-12) {
+          best = c;
+          best_level = l;
+        }
+      }
+      n = best;
+      if (n < 0) break;  // counts out of step: cannot happen, but never loop on it
+    }
+    if (n < 0) break;
+    const FillCandidate& c = cands[static_cast<std::size_t>(fill_next_[static_cast<std::size_t>(n)])];
+    if (full[static_cast<std::size_t>(c.group)] != 0) {
+      drop(n);
+      continue;
+    }
     Session& s = sessions_[static_cast<std::size_t>(c.session)];
     const Resources shape = shape_of(s);
-    // Levels go stale as siblings are served: look again before granting.
-    const double now_level = level(s);
-    if (now_level > c.level + 1e-12) {
-      c.level = now_level;
-      push(c);
-      continue;
-    }
     if (!FracResources(shape).fits_in(budget)) {
       mark_full(c.group);
+      drop(n);
       continue;
     }
-    if (s.effective() >= s.want || path_room(s, true) < 1) continue;
+    if (s.effective() >= s.want || path_room(s, true) < 1) {
+      drop(n);
+      continue;
+    }
     auto skip = [&](int host) { return !promises_.empty() && promised_elsewhere(s, host); };
     int h = -1;
     for (const Placement& p : s.placements) {
@@ -1375,14 +1412,19 @@ void Scheduler::fill_idle() {
     if (h < 0) {
       // Promised room may still suit someone else; no room at all suits nobody.
       if (promises_.empty() || hosts_.find_fit(shape, config_.placement) < 0) mark_full(c.group);
+      drop(n);
       continue;
     }
     grant(s, h, 1);
     s.target = s.effective();
     budget -= FracResources(shape);
-    fill_level_stamp_[static_cast<std::size_t>(s.consumer)] = 0;  // its hold just grew
-    c.level = level(s);
-    push(c);
+    for (int m = s.consumer; m >= 0; m = tree_.node(m).parent)
+      fill_level_stamp_[static_cast<std::size_t>(m)] = 0;  // their holds just grew
+  }
+  for (int m : touched) {
+    fill_count_[static_cast<std::size_t>(m)] = 0;
+    fill_next_[static_cast<std::size_t>(m)] = 0;
+    fill_end_[static_cast<std::size_t>(m)] = 0;
   }
   for (int si : seen) {
     const Session& s = sessions_[static_cast<std::size_t>(si)];

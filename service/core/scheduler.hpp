@@ -3,6 +3,7 @@
 // deterministic; no I/O; the clock is injected. One object per daemon.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -310,23 +311,27 @@ class Scheduler {
   std::vector<std::vector<ChildShare>> scratch_;
   std::vector<int> gaining_;
   std::vector<SessionClaim> claims_;
-  // fill_idle's scratch: candidates (a heap), consumers' levels this pass.
+  // fill_idle's scratch: candidates, sorted by leaf and then in the order a
+  // leaf serves them; per node, its level this pass and (for leaves) its
+  // range of candidates, and how many candidates are left below it.
   struct FillCandidate {
-    double level;
+    int leaf;
     int rank;
     int priority;
     std::uint64_t seq;
     int session;
     int group;  // its shape's group in hungry_
-    // Heap order: the top is the lowest (level, rank, -priority, seq).
     bool operator<(const FillCandidate& o) const {
-      if (level != o.level) return level > o.level;
-      if (rank != o.rank) return rank > o.rank;
-      if (priority != o.priority) return priority < o.priority;
-      return seq > o.seq;
+      if (leaf != o.leaf) return leaf < o.leaf;
+      if (rank != o.rank) return rank < o.rank;
+      if (priority != o.priority) return priority > o.priority;
+      return seq < o.seq;
     }
   };
-  std::vector<FillCandidate> fill_heap_;
+  std::vector<FillCandidate> fill_cands_;
+  std::vector<int> fill_count_;
+  std::vector<int> fill_next_;
+  std::vector<int> fill_end_;
   std::vector<double> fill_level_;
   std::vector<std::uint32_t> fill_level_stamp_;
   std::uint32_t fill_stamp_ = 0;

@@ -596,6 +596,43 @@ TEST(Scheduler, SmallShareMovesAreNotResplitBelow) {
   }
 }
 
+// Room the share split did not hand out (here: a move under the re-split
+// tolerance) goes to the least-served subtree first, then down inside it,
+// as the split would give it: not to whichever leaf has the largest share.
+TEST(Scheduler, FillFollowsTheTree) {
+  const char* tree = R"(
+  - name: A
+    share: 1
+    children:
+      - {name: A1, share: 9}
+      - {name: A2, share: 1}
+  - {name: B, share: 1}
+  - {name: C, share: 1}
+)";
+  core::SchedulerConfig c;
+  c.resplit_tolerance = 0.02;
+  c.full_pass_interval_ms = 0;
+  Harness h(c);
+  h.add_hosts(9, 100);
+  ASSERT_TRUE(h.set_tree(tree).is_ok());
+  ASSERT_TRUE(h.add("a1", "/A/A1", 1000).is_ok());
+  ASSERT_TRUE(h.add("a2", "/A/A2", 1000).is_ok());
+  ASSERT_TRUE(h.add("b", "/B", 1000).is_ok());
+  ASSERT_TRUE(h.add("c", "/C", 1000).is_ok());
+  h.settle();
+  EXPECT_EQ(h.consumer_slots("/A/A1"), 270);
+  EXPECT_EQ(h.consumer_slots("/A/A2"), 30);
+  EXPECT_EQ(h.consumer_slots("/B"), 300);
+  // C gives 4 slots back: A and B each gain 2 in the split, under 2% of
+  // their 300, so neither is re-split and the fill hands the 4 out. A1's
+  // large share does not draw them all into A.
+  ASSERT_TRUE(h.demand("c", 296).is_ok());
+  h.settle();
+  EXPECT_EQ(h.consumer_slots("/C"), 296);
+  EXPECT_EQ(h.consumer_slots("/B"), 302);
+  EXPECT_EQ(h.consumer_slots("/A/A1") + h.consumer_slots("/A/A2"), 302);
+}
+
 TEST(Scheduler, ResplitToleranceOutOfRangeIsRefused) {
   core::ManualClock clock(0);
   core::SchedulerConfig c;
