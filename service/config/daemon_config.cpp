@@ -324,7 +324,12 @@ const std::vector<Option>& options() {
         [](DaemonConfig& c, const FieldPath& f, const YAML::Node& n) -> Status {
           auto v = read_number(f, n);
           if (!v) return v.status();
-          if (*v < 0 || *v > 0.05) return f.error(n, "must be between 0 and 0.05");
+          constexpr double kMax = core::SchedulerConfig::kMaxResplitTolerance;
+          if (*v < 0 || *v > kMax) {
+            std::ostringstream msg;
+            msg << "must be between 0 and " << kMax;
+            return f.error(n, msg.str());
+          }
           c.scheduler.resplit_tolerance = *v;
           return Status::ok();
         });

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <cstdio>
 
 namespace sched::core {
 namespace {
@@ -51,9 +52,11 @@ Result<std::unique_ptr<Scheduler>> Scheduler::create(const SchedulerConfig& conf
   if (config.slot.is_zero() || config.slot.any_negative()) {
     return Status::invalid_argument("slot must be a positive resource vector, got " + config.slot.to_string());
   }
-  if (!(config.resplit_tolerance >= 0 && config.resplit_tolerance <= 0.05)) {
-    return Status::invalid_argument("resplit_tolerance must be between 0 and 0.05, got " +
-                                    std::to_string(config.resplit_tolerance));
+  if (!(config.resplit_tolerance >= 0 && config.resplit_tolerance <= SchedulerConfig::kMaxResplitTolerance)) {
+    char text[96];
+    std::snprintf(text, sizeof text, "resplit_tolerance must be between 0 and %g, got %g",
+                  SchedulerConfig::kMaxResplitTolerance, config.resplit_tolerance);
+    return Status::invalid_argument(text);
   }
   auto policy = make_share_policy(config.share_policy, config.rebalance);
   if (!policy) return policy.status();
@@ -1198,6 +1201,10 @@ void Scheduler::reclaim_for_placement() {
     // there (nothing else changes between rounds).
     std::map<int, Resources> room;                              // free room as planned so far
     std::map<std::pair<int, std::size_t>, std::int64_t> taken;  // (session, placement) -> slots
+    auto room_of = [&](int h) {
+      auto r = room.find(h);
+      return r != room.end() ? r->second : hosts_.host(h).free();
+    };
     const std::string& beneficiary = tree_.node(owner).path;
     struct HostPlan {
       int host;
@@ -1218,8 +1225,7 @@ void Scheduler::reclaim_for_placement() {
         auto t = taken.find({sl.session, sl.placement});
         takeable.push_back({shape_of(y), p.slots - p.revoking - (t == taken.end() ? 0 : t->second)});
       }
-      auto r = room.find(hp.host);
-      const auto plan = take_for_room(r != room.end() ? r->second : hosts_.host(hp.host).free(), shape, takeable);
+      const auto plan = take_for_room(room_of(hp.host), shape, takeable);
       hp.fits = plan.has_value();
       hp.take.clear();
       hp.count = 0;
@@ -1244,7 +1250,7 @@ void Scheduler::reclaim_for_placement() {
       for (HostPlan& hp : plans)
         if (hp.fits && (best == nullptr || hp.count < best->count)) best = &hp;
       if (best == nullptr) break;
-      Resources r = room.count(best->host) ? room[best->host] : hosts_.host(best->host).free();
+      Resources r = room_of(best->host);
       for (const auto& [sl, n] : best->take) {
         taken[{sl.session, sl.placement}] += n;
         r += shape_of(sessions_[static_cast<std::size_t>(sl.session)]) * n;
@@ -1327,10 +1333,6 @@ void Scheduler::fill_idle() {
       cands.push_back(
           FillCandidate{s.consumer, grant_rank(s.spec.sla), s.spec.priority, s.seq, si, static_cast<int>(gi)});
     }
-  }
-  if (cands.empty()) {
-    for (auto& group : hungry_.groups()) group.tried_epoch = hosts_.room_epoch(group.shape);
-    return;
   }
   // Candidates by leaf, each leaf's in the order it serves them; every node
   // counts the candidates left below it.

@@ -3,7 +3,6 @@
 // deterministic; no I/O; the clock is injected. One object per daemon.
 #pragma once
 
-#include <array>
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -50,6 +49,7 @@ struct SchedulerConfig {
   // goes to the least-served by the fill; room it takes is found short at
   // placement. 0: follow every move of half an executor or more.
   double resplit_tolerance = 0.005;
+  static constexpr double kMaxResplitTolerance = 0.05;
 };
 
 // Whom freed room is kept for, as the core indexes it: a consumer (and
