@@ -739,6 +739,38 @@ class KubeCluster:
             "spec": {"user": user, "groups": groups or [], "resourceAttributes": attrs}})
         return bool(sar["status"].get("allowed"))
 
+    def wait_rbac(self, objects, timeout=15):
+        """Waits until the RBAC authorizer grants what `objects` (Roles,
+        ClusterRoles and their bindings, as written) give: it reads them from
+        an informer cache a moment behind the writes. For each binding, each
+        ServiceAccount subject is asked for the first concrete rule of the
+        role it binds."""
+        roles = {}
+        for o in objects:
+            if o["kind"] in ("Role", "ClusterRole"):
+                ns = o["metadata"].get("namespace") if o["kind"] == "Role" else None
+                roles[(o["kind"], ns, o["metadata"]["name"])] = o
+        for b in objects:
+            if b["kind"] not in ("RoleBinding", "ClusterRoleBinding"):
+                continue
+            ns = b["metadata"].get("namespace") if b["kind"] == "RoleBinding" else None
+            ref = b["roleRef"]
+            role = roles.get((ref["kind"], ns if ref["kind"] == "Role" else None, ref["name"]))
+            rules = [r for r in (role or {}).get("rules", [])
+                     if "*" not in (r["verbs"][0], r.get("resources", ["*"])[0], r["apiGroups"][0])]
+            if not rules:
+                continue
+            rule = rules[0]
+            resource, _, sub = rule["resources"][0].partition("/")
+            name = (rule.get("resourceNames") or [""])[0]
+            for subject in b.get("subjects", []):
+                if subject["kind"] != "ServiceAccount":
+                    continue
+                user = "system:serviceaccount:%s:%s" % (subject["namespace"], subject["name"])
+                self.wait_for(lambda: self.can(user, rule["verbs"][0], resource, namespace=ns,
+                                               group=rule["apiGroups"][0], subresource=sub, name=name),
+                              timeout=timeout, what="%s %s to take effect" % (b["kind"], b["metadata"]["name"]))
+
     def create_resource_quota(self, namespace, name, hard):
         """A ResourceQuota with `hard` ({"requests.cpu": "8", ...}). No quota
         controller runs here, so its status (hard, used = 0) is written

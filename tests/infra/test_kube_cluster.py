@@ -180,17 +180,18 @@ def test_cordon(cluster):
 
 def test_service_account_rbac(cluster, tmp_path):
     cluster.create_service_account(NS, "reader")
-    cluster.create("/apis/rbac.authorization.k8s.io/v1/namespaces/%s/roles" % NS, {
-        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": {"name": "pod-reader"},
-        "rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch"]}]})
-    cluster.create("/apis/rbac.authorization.k8s.io/v1/namespaces/%s/rolebindings" % NS, {
-        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": {"name": "reader"},
-        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "pod-reader"},
-        "subjects": [{"kind": "ServiceAccount", "name": "reader", "namespace": NS}]})
+    role = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+            "metadata": {"name": "pod-reader", "namespace": NS},
+            "rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch"]}]}
+    binding = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+               "metadata": {"name": "reader", "namespace": NS},
+               "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "pod-reader"},
+               "subjects": [{"kind": "ServiceAccount", "name": "reader", "namespace": NS}]}
+    cluster.create("/apis/rbac.authorization.k8s.io/v1/namespaces/%s/roles" % NS, role)
+    cluster.create("/apis/rbac.authorization.k8s.io/v1/namespaces/%s/rolebindings" % NS, binding)
+    cluster.wait_rbac([role, binding])
     user = "system:serviceaccount:%s:reader" % NS
-    # The RBAC authorizer reads roles and bindings from its informer cache, a moment behind the writes.
-    cluster.wait_for(lambda: cluster.can(user, "list", "pods", namespace=NS), timeout=15,
-                     what="the new RoleBinding to take effect")
+    assert cluster.can(user, "list", "pods", namespace=NS)
     assert not cluster.can(user, "create", "pods", namespace=NS)
     assert not cluster.can(user, "list", "nodes")
 

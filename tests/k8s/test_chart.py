@@ -349,6 +349,7 @@ def apply_rbac(cluster, docs):
                 if e.code != 409:
                     raise
                 cluster.replace(cluster.object_path(d), d)
+    cluster.wait_rbac(docs)
 
 
 def test_rbac_default_is_least_privilege(kube_cluster, helm):

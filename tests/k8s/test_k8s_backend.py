@@ -409,6 +409,9 @@ def test_throttling_api_server_is_retried(cluster, tmp_path):
         "metadata": {"name": "throttled-sessiond"},
         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
         "subjects": [{"kind": "ServiceAccount", "name": "throttled", "namespace": NAMESPACE}]})
+    # The authorizer sees a new binding a moment after it is written.
+    cluster.wait_for(lambda: cluster.can("system:serviceaccount:%s:throttled" % NAMESPACE, "list", "nodes"),
+                     timeout=15, what="the throttled ServiceAccount's binding to take effect")
     kubeconfig = cluster.service_account_kubeconfig(NAMESPACE, "throttled", tmp_path / "sa.kubeconfig")
 
     def hammer(stop):
