@@ -348,16 +348,20 @@ class LocalBackend::Core : public std::enable_shared_from_this<Core> {
     const fs::path exec_dir = fs::path(data_dir_) / "executors" / req.executor_id;
     std::error_code ec;
     fs::create_directories(exec_dir.parent_path(), ec);
-    if (!ec) fs::rename(w.dir, exec_dir, ec);
-    // The JVM resolves relative paths to absolute ones with the working
-    // directory it started in (user.dir, fixed at start): Spark adds jars it
-    // fetched into "." to its class loader by such a path. A link at the old
-    // place keeps those paths good.
-    if (!ec && req.working_dir.empty()) {
-      fs::create_directory_symlink(fs::path("..") / "executors" / req.executor_id, w.dir, ec);
+    std::string moved = ec ? "cannot create '" + exec_dir.parent_path().string() + "': " + ec.message() : "";
+    if (moved.empty() && req.working_dir.empty()) {
+      // The JVM resolves relative paths to absolute ones with the working
+      // directory it started in (user.dir, fixed at start): Spark adds jars it
+      // fetched into "." to its class loader by such a path. A link at the old
+      // place keeps those paths good.
+      moved =
+          local::move_leaving_link(w.dir, exec_dir.string(), (fs::path("..") / "executors" / req.executor_id).string());
+    } else if (moved.empty()) {
+      fs::rename(w.dir, exec_dir, ec);
+      if (ec) moved = "cannot move '" + w.dir + "' to '" + exec_dir.string() + "': " + ec.message();
     }
-    Status st = ec ? Status::unavailable("cannot move '" + w.dir + "' to '" + exec_dir.string() + "': " + ec.message())
-                   : write_process_file(exec_dir, local::format_backend_id(w.pid, w.starttime));
+    Status st = !moved.empty() ? Status::unavailable(moved)
+                               : write_process_file(exec_dir, local::format_backend_id(w.pid, w.starttime));
     if (st.is_ok()) {
       const std::vector<std::string> args(req.command.begin() + static_cast<std::ptrdiff_t>(req.warm_args_from),
                                           req.command.end());

@@ -14,6 +14,7 @@
 
 #include <cerrno>
 #include <charconv>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -264,6 +265,23 @@ std::vector<MarkedProcess> scan_marked_processes(std::string_view instance_id) {
 
 void signal_group(pid_t pid, int sig) {
   if (pid > 0) ::kill(-pid, sig);
+}
+
+std::string move_leaving_link(const std::string& from, const std::string& to, const std::string& link_target) {
+  auto failed = [](const std::string& what) { return what + ": " + std::strerror(errno); };
+  // The link goes where the directory is going; the exchange then puts each
+  // in the other's place. Until then it names `to` itself, which nobody reads.
+  if (::symlink(link_target.c_str(), to.c_str()) != 0) return failed("cannot create '" + to + "'");
+  if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_EXCHANGE) == 0) return {};
+  const int exchange_errno = errno;
+  ::unlink(to.c_str());
+  if (exchange_errno != EINVAL && exchange_errno != ENOSYS) {
+    errno = exchange_errno;
+    return failed("cannot move '" + from + "' to '" + to + "'");
+  }
+  if (::rename(from.c_str(), to.c_str()) != 0) return failed("cannot move '" + from + "' to '" + to + "'");
+  if (::symlink(link_target.c_str(), from.c_str()) != 0) return failed("cannot link '" + from + "'");
+  return {};
 }
 
 }  // namespace sched::backend::local

@@ -87,4 +87,12 @@ std::vector<MarkedProcess> scan_marked_processes(std::string_view instance_id);
 // Sends `sig` to the process group led by `pid`; ESRCH (already gone) is fine.
 void signal_group(pid_t pid, int sig);
 
+// Moves the directory `from` to `to` (same file system) and leaves at `from` a
+// symbolic link whose content is `link_target`. A process that still names
+// the directory by its old path (a launcher script that cd's into $PWD, a
+// JVM's user.dir) must never find it missing: where the file system can,
+// the move and the link trade places in one step (renameat2 RENAME_EXCHANGE);
+// elsewhere there is a moment without either. Empty on success, else why not.
+std::string move_leaving_link(const std::string& from, const std::string& to, const std::string& link_target);
+
 }  // namespace sched::backend::local

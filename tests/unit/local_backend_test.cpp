@@ -559,6 +559,42 @@ std::vector<local::MarkedProcess> WarmProcesses(const std::string& instance) {
   return out;
 }
 
+// A launcher that re-enters its start directory by name (pyenv's python3
+// shim cd's into $PWD) must find it at every instant of a hand-off: the
+// move and the link trade places in one step, with no moment between.
+TEST_F(LocalBackendTest, AWarmDirectoryMovedAwayIsNeverMissingFromItsOldPath) {
+  fs::create_directories(dir_ / "warm");
+  fs::create_directories(dir_ / "executors");
+  for (int i = 0; i < 20; ++i) {
+    const fs::path old_path = dir_ / "warm" / ("w" + std::to_string(i));
+    const fs::path new_path = dir_ / "executors" / ("e" + std::to_string(i));
+    fs::create_directory(old_path);
+    std::atomic<bool> moving{true};
+    std::atomic<int> missing{0};
+    std::thread looker([&] {
+      while (moving.load()) {
+        std::error_code ec;
+        if (!fs::is_directory(old_path, ec)) missing.fetch_add(1);
+      }
+    });
+    std::this_thread::sleep_for(1ms);
+    const std::string target = (fs::path("..") / "executors" / new_path.filename()).string();
+    const std::string why = local::move_leaving_link(old_path, new_path, target);
+    std::this_thread::sleep_for(1ms);
+    moving = false;
+    looker.join();
+    ASSERT_EQ(why, "");
+    EXPECT_EQ(missing.load(), 0) << "move " << i;
+    EXPECT_TRUE(fs::is_symlink(old_path));
+    EXPECT_TRUE(fs::is_directory(new_path) && !fs::is_symlink(new_path));
+    EXPECT_EQ(fs::canonical(old_path), fs::canonical(new_path));
+  }
+  // Where it is not possible there is nothing to trade with: an error, nothing moved.
+  EXPECT_NE(local::move_leaving_link(dir_ / "warm" / "absent", dir_ / "executors" / "x", "../executors/x"), "");
+  std::error_code ec;
+  EXPECT_FALSE(fs::exists(dir_ / "executors" / "x", ec));
+}
+
 TEST_F(LocalBackendTest, AWarmProcessStartedAheadOfNeedBecomesTheNextExecutor) {
   const YAML::Node config = YAML::Load("{warm_pool: 1, warm_pool_refill_delay: 10ms}");
   EventLog log;
@@ -578,7 +614,7 @@ TEST_F(LocalBackendTest, AWarmProcessStartedAheadOfNeedBecomesTheNextExecutor) {
   const auto id = local::parse_backend_id(running->backend_id);
   ASSERT_TRUE(id);
   EXPECT_EQ(id->pid, warm_pid) << "e2 is the process the pool had started";
-  ASSERT_TRUE(WaitForOutput("e2", "id=e2 secret=s3cret"));
+  ASSERT_TRUE(WaitForOutput("e2", "id=e2 secret=s3cret")) << ReadFile(Log("e2"));
   const std::string out = ReadFile(Log("e2"));
   EXPECT_NE(out.find("warm stub ready"), std::string::npos) << "its log moved with it: " << out;
   EXPECT_TRUE(WaitForOutput("e2", fs::canonical(dir_ / "executors" / "e2").string()))
