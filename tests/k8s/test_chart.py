@@ -12,6 +12,7 @@ ServiceAccount, a ServiceMonitor)."""
 
 import base64
 import copy
+import os
 import re
 import signal
 import subprocess
@@ -28,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "helm" / "session-scheduler"
 POOL_VALUES = CHART / "ci" / "pool-values.yaml"
 CRD = Path(__file__).with_name("servicemonitor-crd.yaml")
-SESSIOND = ROOT / "build" / "bin" / "sessiond"
+SESSIOND = Path(os.environ.get("SCHED_BUILD_DIR", ROOT / "build")) / "bin" / "sessiond"
 
 # name -> (values files, release namespace)
 VARIANTS = {
