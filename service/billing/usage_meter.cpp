@@ -43,11 +43,14 @@ void UsageMeter::count_busy(OpenInterval& iv, core::TimeMs t) {
   iv.busy_since_ms = std::max(iv.busy_since_ms, t);
 }
 
-void UsageMeter::running(const std::string& session, std::int64_t tasks, core::TimeMs t) {
+bool UsageMeter::running(const std::string& session, std::int64_t tasks, core::TimeMs t) {
   auto it = open_.find(session);
-  if (it == open_.end()) return;
+  if (it == open_.end()) return false;
+  const std::int64_t busy = std::clamp<std::int64_t>(tasks, 0, it->second.slots);
+  if (busy == it->second.busy_slots) return false;
   count_busy(it->second, t);
-  it->second.busy_slots = std::clamp<std::int64_t>(tasks, 0, it->second.slots);
+  it->second.busy_slots = busy;
+  return true;
 }
 
 void UsageMeter::end(const std::string& session, core::TimeMs t) {

@@ -37,8 +37,10 @@ class UsageMeter {
   // `who` holds `slots` worth `held` from `t` on (0 slots: nothing).
   // Returns true when the open interval changed (it must be stored again).
   bool hold(const SessionAttrs& who, std::int64_t slots, const core::Resources& held, core::TimeMs t);
-  // Tasks the session's driver runs now (counted up to its slots).
-  void running(const std::string& session, std::int64_t tasks, core::TimeMs t);
+  // Tasks the session's driver runs now (counted up to its slots). Returns
+  // true when the busy count changed (the interval must be stored again: the
+  // count runs on through a restart, as the holding does).
+  bool running(const std::string& session, std::int64_t tasks, core::TimeMs t);
   // The session ended: its interval closes at `t`.
   void end(const std::string& session, core::TimeMs t);
   // Cuts every open interval at each full hour up to `t`. Returns true when

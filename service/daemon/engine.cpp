@@ -181,8 +181,11 @@ Status Engine::recover() {
       iv.slots = rec->metered_slots;
       iv.held = rec->metered_held;
       iv.start_s = rec->metered_since_s;
+      // So do their tasks: the last reported count is counted on from when
+      // it was reported (records from before it was stored start now, idle).
       iv.busy_slot_ms = rec->metered_busy_slot_ms;
-      iv.busy_since_ms = now();
+      iv.busy_slots = rec->metered_busy_since_ms > 0 ? std::min(rec->metered_busy_slots, iv.slots) : 0;
+      iv.busy_since_ms = rec->metered_busy_since_ms > 0 ? rec->metered_busy_since_ms : now();
       meter_.restore(std::move(iv));
     }
     sessions_.emplace(rec->id, std::move(*rec));
@@ -632,6 +635,8 @@ void Engine::save_interval(SessionRecord& rec) {
   rec.metered_held = iv != nullptr ? iv->held : core::Resources{};
   rec.metered_since_s = iv != nullptr ? iv->start_s : 0;
   rec.metered_busy_slot_ms = iv != nullptr ? iv->busy_slot_ms : 0;
+  rec.metered_busy_slots = iv != nullptr ? iv->busy_slots : 0;
+  rec.metered_busy_since_ms = iv != nullptr ? iv->busy_since_ms : 0;
   mark(rec);
 }
 
@@ -1094,7 +1099,7 @@ void Engine::update_demand(const api::Principal& who, const std::string& id, con
   }
   SessionRecord& r = **rec;
   renew(r);
-  meter_.running(r.id, demand.running_tasks, now());
+  if (meter_.running(r.id, demand.running_tasks, now())) save_interval(r);
   const bool changed = r.demand != slots;
   if (changed) {
     r.demand = slots;

@@ -57,10 +57,9 @@ std::string to_json(const SessionRecord& s) {
   j["preemptions"] = s.preemptions;
   j["slots_preempted"] = s.slots_preempted;
   if (s.metered_slots > 0) {
-    j["metered"] = {{"slots", s.metered_slots},
-                    {"held", resources_json(s.metered_held)},
-                    {"since_s", s.metered_since_s},
-                    {"busy_slot_ms", s.metered_busy_slot_ms}};
+    j["metered"] = {{"slots", s.metered_slots},           {"held", resources_json(s.metered_held)},
+                    {"since_s", s.metered_since_s},       {"busy_slot_ms", s.metered_busy_slot_ms},
+                    {"busy_slots", s.metered_busy_slots}, {"busy_since_ms", s.metered_busy_since_ms}};
   }
   return j.dump();
 }
@@ -126,6 +125,8 @@ Result<SessionRecord> session_from_json(std::string_view text) {
       s.metered_held = resources_from(m.at("held"));
       s.metered_since_s = m.at("since_s").get<std::int64_t>();
       s.metered_busy_slot_ms = m.value("busy_slot_ms", std::int64_t{0});
+      s.metered_busy_slots = m.value("busy_slots", std::int64_t{0});
+      s.metered_busy_since_ms = m.value("busy_since_ms", core::TimeMs{0});
     }
     return s;
   } catch (const std::exception& e) {

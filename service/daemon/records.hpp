@@ -54,7 +54,9 @@ struct SessionRecord {
   std::int64_t metered_slots = 0;
   core::Resources metered_held;
   std::int64_t metered_since_s = 0;
-  std::int64_t metered_busy_slot_ms = 0;
+  std::int64_t metered_busy_slot_ms = 0;  // counted up to metered_busy_since_ms
+  std::int64_t metered_busy_slots = 0;
+  core::TimeMs metered_busy_since_ms = 0;
 
   // Not stored.
   std::int64_t version = 1;

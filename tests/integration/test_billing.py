@@ -78,6 +78,10 @@ def test_ledger_is_the_integral_of_allocations_through_preemption_and_kill9(make
     time.sleep(1.2)
     b1 = c.register("/B/B1", initial_demand=20, application="b1-etl", user="bob")
     wait_for(lambda: (granted(c, "/A"), granted(c, "/B/B1")) == (4, 16), what="A:B1 = 4:16")
+    # B1's driver runs 3 tasks from here to the end: they run on through the
+    # kill -9 as its executors do, and are billed as busy throughout.
+    b1.update_demand(pending_tasks=17, running_tasks=3)
+    busy_from = time.time()
     time.sleep(1.5)
     d.kill9()
     time.sleep(2.2)  # executors "run on" while sessiond is down: still billed
@@ -91,6 +95,8 @@ def test_ledger_is_the_integral_of_allocations_through_preemption_and_kill9(make
     wait_for(lambda: (granted(c, "/B/B1"), granted(c, "/B/B2")) == (8, 12), what="B1:B2 = 8:12")
     time.sleep(1.3)
     for s in (a, b1, b2):
+        if s is b1:
+            busy_seconds = time.time() - busy_from
         s.unregister()
     wait_for(lambda: "event=usage_end session=" + b2.id in d.log(), what="B2's usage closed")
     time.sleep(1.1)  # the export range must have passed
@@ -109,6 +115,9 @@ def test_ledger_is_the_integral_of_allocations_through_preemption_and_kill9(make
         assert r["cpu_seconds"] == r["slots"] * r["seconds"] and r["memory_gib_seconds"] == r["cpu_seconds"]
         assert 0 <= r["busy_slot_seconds"] <= r["slots"] * r["seconds"]
     assert dict(billed) == dict(expected)
+    # Busy time is metered to the millisecond, records to the nearest second.
+    b1_busy = sum(r["busy_slot_seconds"] for r in usage if r["session"] == b1.id)
+    assert 3 * (busy_seconds - 1) <= b1_busy <= 3 * (busy_seconds + 1), (b1_busy, busy_seconds)
     assert {a.id, b1.id, b2.id} <= set(billed)
     # A held 20 slots for more than a second, then 4 across the restart.
     a_slots = [r["slots"] for r in usage if r["session"] == a.id]
