@@ -16,6 +16,13 @@ bool victim_before(const SessionClaim& a, const SessionClaim& b) {
          victim_key(b.sla, b.priority, b.start, static_cast<std::uint64_t>(b.order));
 }
 
+// Gpus or a named extra: kinds only some executors use.
+bool uses_special_kind(const Resources& shape) {
+  for (ResourceKind k = kGpu; k < kMaxResourceKinds; ++k)
+    if (shape[k] > 0) return true;
+  return false;
+}
+
 bool grant_before(const SessionClaim& a, const SessionClaim& b) {
   if (grant_rank(a.sla) != grant_rank(b.sla)) return grant_rank(a.sla) < grant_rank(b.sla);
   if (a.priority != b.priority) return a.priority > b.priority;
@@ -89,10 +96,24 @@ void SessionSplitter::split(const FracResources& allocatable, const DominantShar
   for (std::size_t i = 0; i < n; ++i) claims[i].target = claims[i].pinned + kept_[i];
   FracResources free = (allocatable - use).clamped();
 
-  // 2. Free slots in grant order; sessions of one class and priority share
-  //    alike, each rising from what it already has.
   std::sort(order_.begin(), order_.end(),
             [&](std::size_t a, std::size_t b) { return grant_before(claims[a], claims[b]); });
+
+  // 2a. Free gpus (and extras) go first to the sessions whose executors use
+  //     them, with the cpu and memory to run them, in grant order. The leaf
+  //     was given those kinds for these sessions' demand (and DRF counted
+  //     them in its share); granted in plain grant order, a cpu-only session
+  //     ranked higher would take the cpu and leave them idle.
+  for (std::size_t idx : order_) {
+    SessionClaim& c = claims[idx];
+    if (c.want <= c.target || !uses_special_kind(c.shape)) continue;
+    const std::int64_t add = std::min(c.want - c.target, free.count_of(c.shape));
+    c.target += add;
+    free = (free - FracResources(c.shape * add)).clamped();
+  }
+
+  // 2b. Free slots in grant order; sessions of one class and priority share
+  //     alike, each rising from what it already has.
   std::size_t g = 0;
   while (g < n) {
     group_.clear();
@@ -151,6 +172,8 @@ void SessionSplitter::split(const FracResources& allocatable, const DominantShar
       const std::size_t v = *it;
       SessionClaim& victim = claims[v];
       if (!preempts_within_consumer(claimant.sla, victim.sla)) continue;
+      // Slots that run the leaf's gpus are not taken for work that leaves the gpus idle (see 2a).
+      if (uses_special_kind(victim.shape) && !uses_special_kind(claimant.shape)) continue;
       const std::int64_t takeable = victim.target - victim.pinned;
       if (takeable <= 0 || !helps(need, victim.shape)) continue;
       const std::int64_t take = std::min(takeable, shapes_to_cover(need, victim.shape));

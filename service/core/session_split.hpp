@@ -1,8 +1,9 @@
 // Inside one leaf consumer: how its allocation is split among its sessions.
 // Streaming minimums come first and are never preempted; sessions keep what
-// they hold; free slots go to interactive, then streaming, then batch,
-// higher priority first, equal sessions alike; and a higher SLA class takes
-// slots from a lower one once the grace period runs out.
+// they hold; free gpus (and extras) go to the sessions that use them; other
+// free slots go to interactive, then streaming, then batch, higher priority
+// first, equal sessions alike; and a higher SLA class takes slots from a
+// lower one once the grace period runs out (not those that run gpus).
 #pragma once
 
 #include <cstdint>

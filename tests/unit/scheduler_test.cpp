@@ -633,6 +633,32 @@ TEST(Scheduler, FillFollowsTheTree) {
   EXPECT_EQ(h.consumer_slots("/A/A1") + h.consumer_slots("/A/A2"), 302);
 }
 
+// A leaf is given gpus for its gpu sessions' demand, and DRF counts them in
+// its share: its gpu session gets them, with the cpu to run them, ahead of a
+// higher-ranked cpu-only session that would leave them idle; and that
+// session, short, does not take them back later.
+TEST(Scheduler, ALeafsGpusGoToItsGpuSessionAheadOfHigherRankedCpuWork) {
+  core::SchedulerConfig c = with_grace(1'000);
+  c.slot = core::Resources::cpu_mem(1000, 4096);
+  Harness h(c);
+  core::Resources gpu_host = core::Resources::cpu_mem(16'000, 64 * 1024);
+  gpu_host[core::kGpu] = 4'000;
+  h.add_host("g1", gpu_host);
+  h.add_host("c1", core::Resources::cpu_mem(16'000, 64 * 1024));
+  ASSERT_TRUE(h.set_tree("  - {name: A, share: 1}\n  - {name: B, share: 1}\n").is_ok());
+  core::Resources gpu_shape = core::Resources::cpu_mem(2'000, 8 * 1024);
+  gpu_shape[core::kGpu] = 1'000;
+  ASSERT_TRUE(h.add("notebook", "/A", 20, SlaClass::kInteractive).is_ok());
+  ASSERT_TRUE(h.add("train", "/A", 4, SlaClass::kBatch, 0, 0, gpu_shape).is_ok());
+  ASSERT_TRUE(h.add("etl", "/B", 40).is_ok());
+  h.settle();
+  EXPECT_EQ(h.held("train"), 4) << "every gpu in use";
+  EXPECT_EQ(h.held("notebook") + 2 * h.held("train") + h.held("etl"), 32) << "and every core";
+  // The notebook, short, does not take the gpu executors' cpu when its grace runs out.
+  h.run_for(5'000);
+  EXPECT_EQ(h.held("train"), 4);
+}
+
 TEST(Scheduler, ResplitToleranceOutOfRangeIsRefused) {
   core::ManualClock clock(0);
   core::SchedulerConfig c;
