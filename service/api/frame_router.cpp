@@ -7,6 +7,9 @@
 #include <thrift/transport/TBufferTransports.h>
 
 namespace sched::api {
+namespace {
+constexpr std::uint32_t kReplyBufferStart = 256;
+}  // namespace
 
 using apache::thrift::TApplicationException;
 using apache::thrift::protocol::TBinaryProtocol;
@@ -30,10 +33,10 @@ FrameRoute route_frame(std::string_view body, const ServiceMap& services, const 
   TMessageType type{};
   std::int32_t seqid = 0;
   try {
-    // COPY: the frame buffer is reused for the next frame while a long poll
-    // may still be reading its arguments.
+    // OBSERVE, not COPY: the processors read every argument inside
+    // dispatch_call, before the caller reuses the buffer.
     auto in_buf = std::make_shared<TMemoryBuffer>(reinterpret_cast<std::uint8_t*>(const_cast<char*>(body.data())),
-                                                  static_cast<std::uint32_t>(body.size()), TMemoryBuffer::COPY);
+                                                  static_cast<std::uint32_t>(body.size()), TMemoryBuffer::OBSERVE);
     in = std::make_shared<TBinaryProtocol>(in_buf, limits.string_limit, limits.container_limit, true, true);
     in->readMessageBegin(name, type, seqid);
   } catch (const std::exception& e) {
@@ -72,7 +75,9 @@ FrameRoute route_frame(std::string_view body, const ServiceMap& services, const 
 }
 
 Status dispatch_call(const RoutedCall& call, std::function<void(bool ok, std::string reply)> done) {
-  auto out_buf = std::make_shared<TMemoryBuffer>();
+  // Replies are small (Thrift's default 1 KiB start is past the sizes
+  // malloc keeps per thread); a bigger one grows the buffer.
+  auto out_buf = std::make_shared<TMemoryBuffer>(kReplyBufferStart);
   auto out = std::make_shared<TBinaryProtocol>(out_buf);
   try {
     // The callback keeps both protocols alive: a parked long poll answers

@@ -50,7 +50,8 @@ struct RejectedFrame {
 using FrameRoute = std::variant<RoutedCall, RejectedFrame>;
 
 // Decodes the header of one frame body (strict binary protocol) and finds its
-// service. Never throws.
+// service. Never throws. The route reads `body` in place: keep it unchanged
+// until dispatch_call of the route has returned.
 FrameRoute route_frame(std::string_view body, const ServiceMap& services, const FrameLimits& limits);
 
 // Runs a routed call. `done(ok, reply)` gets the reply body, possibly later

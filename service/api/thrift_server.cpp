@@ -5,6 +5,7 @@
 #include <thrift/TApplicationException.h>
 
 #include <algorithm>
+#include <array>
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl/stream.hpp>
@@ -26,6 +27,7 @@ using apache::thrift::TApplicationException;
 using boost::asio::ip::tcp;
 
 struct ThriftServer::Shared {
+  boost::asio::io_context* io = nullptr;
   ServiceMap services;
   metrics::DaemonMetrics* metrics = nullptr;
   std::int64_t max_frame_bytes = 0;
@@ -43,7 +45,7 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
   Connection(Stream stream, std::shared_ptr<ThriftServer::Shared> shared)
       : stream_(std::move(stream)),
         shared_(std::move(shared)),
-        strand_(boost::asio::make_strand(lowest().get_executor())),
+        strand_(boost::asio::make_strand(*shared_->io)),
         idle_(strand_) {}
 
   ~Connection() { --shared_->connections; }
@@ -153,9 +155,10 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
     waiting_ = false;
     started_ = std::chrono::steady_clock::now();
     const FrameLimits limits{static_cast<std::int32_t>(shared_->max_frame_bytes), kMaxContainerElements};
-    // route_frame copies what it keeps, so the buffer is free again at once.
-    FrameRoute route = route_frame(std::string_view(reinterpret_cast<const char*>(in_.data()) + 4, need - 4),
-                                   shared_->services, limits);
+    // The route reads the frame in place: it is dispatched (its arguments
+    // read) before the buffer moves on.
+    on_frame(route_frame(std::string_view(reinterpret_cast<const char*>(in_.data()) + 4, need - 4), shared_->services,
+                         limits));
     std::memmove(in_.data(), in_.data() + need, in_len_ - need);
     in_len_ -= need;
     // A large frame does not keep its buffer for the connection's life.
@@ -163,7 +166,6 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
       in_.resize(kReadChunk);
       in_.shrink_to_fit();
     }
-    on_frame(std::move(route));
     return true;
   }
 
@@ -198,18 +200,17 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
     }
   }
 
+  // One reply is in flight at a time (the next frame is read only once it
+  // is written), so its header and body live in the connection.
   void write_frame(std::string payload, std::function<void()> then) {
-    auto frame = std::make_shared<std::string>();
     const auto n = static_cast<std::uint32_t>(payload.size());
-    frame->reserve(payload.size() + 4);
-    frame->push_back(static_cast<char>(n >> 24));
-    frame->push_back(static_cast<char>(n >> 16));
-    frame->push_back(static_cast<char>(n >> 8));
-    frame->push_back(static_cast<char>(n));
-    frame->append(payload);
+    out_header_ = {static_cast<char>(n >> 24), static_cast<char>(n >> 16), static_cast<char>(n >> 8),
+                   static_cast<char>(n)};
+    out_ = std::move(payload);
+    const std::array<boost::asio::const_buffer, 2> frame{boost::asio::buffer(out_header_), boost::asio::buffer(out_)};
     auto self = this->shared_from_this();
-    boost::asio::async_write(stream_, boost::asio::buffer(*frame),
-                             boost::asio::bind_executor(strand_, [self, frame, then = std::move(then)](
+    boost::asio::async_write(stream_, frame,
+                             boost::asio::bind_executor(strand_, [self, then = std::move(then)](
                                                                      const boost::system::error_code& ec, std::size_t) {
                                if (ec) return self->close();
                                then();
@@ -237,9 +238,13 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
 
   Stream stream_;
   std::shared_ptr<ThriftServer::Shared> shared_;
-  boost::asio::strand<boost::asio::any_io_executor> strand_;
+  // The io_context's own executor type: no type-erased executor copies on
+  // every handler.
+  boost::asio::strand<boost::asio::io_context::executor_type> strand_;
   boost::asio::steady_timer idle_;
   std::vector<std::uint8_t> in_;  // bytes read, in_len_ of them used
+  std::array<char, 4> out_header_{};
+  std::string out_;  // the reply being written
   std::size_t in_len_ = 0;
   bool waiting_ = false;  // for a request (the idle timeout runs)
   std::chrono::steady_clock::time_point waiting_since_;
@@ -281,6 +286,7 @@ Status listen_on(tcp::acceptor& acceptor, const tcp::endpoint& endpoint, const s
 ThriftServer::ThriftServer(boost::asio::io_context& io, ServerOptions options, ServiceMap services,
                            metrics::DaemonMetrics& metrics)
     : io_(io), options_(std::move(options)), shared_(std::make_shared<Shared>()), acceptor_(io) {
+  shared_->io = &io_;
   shared_->services = std::move(services);
   shared_->metrics = &metrics;
   shared_->max_frame_bytes = options_.max_frame_bytes;
@@ -323,32 +329,33 @@ void ThriftServer::stop() {
 }
 
 void ThriftServer::accept() {
-  acceptor_.async_accept(
-      boost::asio::make_strand(io_), [this](const boost::system::error_code& ec, tcp::socket socket) {
-        if (ec) {
-          if (ec == boost::asio::error::operation_aborted || shared_->stopping) return;
-          accept();
-          return;
-        }
-        if (shared_->connections.load() >= shared_->max_connections) {
-          log_event(LogLevel::kWarn, "connection_refused", {{"reason", "api.max_connections reached"}});
-          boost::system::error_code ignored;
-          socket.close(ignored);
-          accept();
-          return;
-        }
-        ++shared_->connections;
-        boost::system::error_code ignored;
-        socket.set_option(tcp::no_delay(true), ignored);
-        if (tls_) {
-          std::make_shared<Connection<boost::asio::ssl::stream<tcp::socket>>>(
-              boost::asio::ssl::stream<tcp::socket>(std::move(socket), *tls_), shared_)
-              ->start();
-        } else {
-          std::make_shared<Connection<tcp::socket>>(std::move(socket), shared_)->start();
-        }
-        accept();
-      });
+  // The socket gets the plain io_context executor: each connection makes its
+  // own strand on it (a strand here too would put every handler through two).
+  acceptor_.async_accept(io_, [this](const boost::system::error_code& ec, tcp::socket socket) {
+    if (ec) {
+      if (ec == boost::asio::error::operation_aborted || shared_->stopping) return;
+      accept();
+      return;
+    }
+    if (shared_->connections.load() >= shared_->max_connections) {
+      log_event(LogLevel::kWarn, "connection_refused", {{"reason", "api.max_connections reached"}});
+      boost::system::error_code ignored;
+      socket.close(ignored);
+      accept();
+      return;
+    }
+    ++shared_->connections;
+    boost::system::error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored);
+    if (tls_) {
+      std::make_shared<Connection<boost::asio::ssl::stream<tcp::socket>>>(
+          boost::asio::ssl::stream<tcp::socket>(std::move(socket), *tls_), shared_)
+          ->start();
+    } else {
+      std::make_shared<Connection<tcp::socket>>(std::move(socket), shared_)->start();
+    }
+    accept();
+  });
 }
 
 }  // namespace sched::api
