@@ -1279,7 +1279,7 @@ void Scheduler::fill_idle() {
       (FracResources(hosts_.free_total()) - nodes_[static_cast<std::size_t>(ConsumerTree::kRoot)].reserved_idle)
           .clamped();
   // A consumer's level: what it borrows beyond its owned amount, as a
-  // dominant share of cpu and memory per unit of share. Each grant goes down the tree: to the
+  // dominant share per unit of share. Each grant goes down the tree: to the
   // child with the lowest level among those with a candidate below, from
   // the root to a leaf, then to the leaf's first candidate (interactive
   // first, then priority, then age). So room the fill hands out follows
@@ -1300,12 +1300,7 @@ void Scheduler::fill_idle() {
     const auto n = static_cast<std::size_t>(node);
     if (fill_level_stamp_[n] != fill_stamp_) {
       const ConsumerPlan& plan = plans_[n];
-      FracResources above = (FracResources(nodes_[n].hold) - FracResources(plan.owned)).clamped();
-      // Cpu and memory only: what is left over is theirs (every executor
-      // uses them). Counted in, gpus decided who got the cpu: a consumer
-      // whose gpu executors found no host stayed "poor" in gpus however much
-      // cpu it was handed, and took all of it.
-      for (ResourceKind k = kGpu; k < kMaxResourceKinds; ++k) above[k] = 0;
+      const FracResources above = (FracResources(nodes_[n].hold) - FracResources(plan.owned)).clamped();
       fill_level_[n] = norm_.of(above) / plan.share;
       fill_level_stamp_[n] = fill_stamp_;
     }

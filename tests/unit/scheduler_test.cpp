@@ -659,37 +659,6 @@ TEST(Scheduler, ALeafsGpusGoToItsGpuSessionAheadOfHigherRankedCpuWork) {
   EXPECT_EQ(h.held("train"), 4);
 }
 
-// The fill ranks consumers by what they borrow of cpu and memory. Counted
-// in, a kind nobody is short of decides who gets the cpu: A's one gpu makes
-// its dominant share the whole cluster's gpus, and every leftover slot went
-// to B however much cpu B already had.
-TEST(Scheduler, FillRanksByCpuAndMemoryNotByAnIdleGpu) {
-  core::SchedulerConfig c;
-  c.resplit_tolerance = 0.02;
-  c.full_pass_interval_ms = 0;
-  Harness h(c);
-  h.add_hosts(9, 100);
-  core::Resources gpu_host = c.slot * 2;
-  gpu_host[core::kGpu] = 1'000;
-  h.add_host("g", gpu_host);
-  ASSERT_TRUE(h.set_tree("  - {name: A, share: 1}\n  - {name: B, share: 1}\n  - {name: C, share: 1}\n").is_ok());
-  core::Resources gpu_shape = c.slot;
-  gpu_shape[core::kGpu] = 1'000;
-  ASSERT_TRUE(h.add("ag", "/A", 1, SlaClass::kBatch, 0, 0, gpu_shape).is_ok());
-  ASSERT_TRUE(h.add("a", "/A", 1000).is_ok());
-  ASSERT_TRUE(h.add("b", "/B", 1000).is_ok());
-  ASSERT_TRUE(h.add("c", "/C", 1000).is_ok());
-  h.settle();
-  ASSERT_EQ(h.held("ag"), 1);
-  const std::int64_t a0 = h.consumer_slots("/A"), b0 = h.consumer_slots("/B");
-  // C gives 6 slots back, under the re-split tolerance: the fill hands them out.
-  ASSERT_TRUE(h.demand("c", h.held("c") - 6).is_ok());
-  h.settle();
-  const std::int64_t a1 = h.consumer_slots("/A"), b1 = h.consumer_slots("/B");
-  EXPECT_EQ(a1 + b1, a0 + b0 + 6);
-  EXPECT_LE(std::abs((a1 - a0) - (b1 - b0)), 2) << "A +" << a1 - a0 << ", B +" << b1 - b0;
-}
-
 TEST(Scheduler, ResplitToleranceOutOfRangeIsRefused) {
   core::ManualClock clock(0);
   core::SchedulerConfig c;
