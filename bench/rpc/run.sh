@@ -136,7 +136,7 @@ machine = {
     "kernel": sh("uname -sr"),
     "compiler": "$COMPILER",
     "load average before the runs": "$LOADAVG",
-    "commit": sh("git -C '$ROOT' rev-parse --short HEAD") + (" (with uncommitted changes)" if sh("git -C '$ROOT' status --porcelain --untracked-files=no") else ""),
+    "commit": sh("git -C '$ROOT' rev-parse --short HEAD") + (" (with uncommitted changes)" if sh("git -C '$ROOT' status --porcelain --untracked-files=no -- . ':!bench/RPC.md'") else ""),
 }
 json.dump(machine, open(os.path.join(out, "rpc-machine.json"), "w"), indent=2)
 
