@@ -99,10 +99,12 @@ if [[ "$PROFILE" == "1" ]]; then
         perf record -q -F 499 -g -D -1 --control="fifo:$tmp/ctl,$tmp/ack" -o "$tmp/$name.data" \
             "${PIN[@]}" "$PROFILE_BUILD_DIR/bin/scheduler-bench" --out "$tmp/$name.json" \
             --perf-ctl "$tmp/ctl" --perf-ack "$tmp/ack" "$@" >"$OUT/profile-$name.txt" 2>&1 || return 1
+        # sed -n '1,20p', not head: head exits early, perf report gets SIGPIPE and
+        # pipefail turned that into "profile failed".
         perf report -i "$tmp/$name.data" --children --sort symbol --stdio -g none 2>/dev/null |
             sed -e 's/[[:space:]]*-[[:space:]]*-[[:space:]]*$//' |
             sed -n 's/^ *\([0-9.]*%\) *\([0-9.]*%\) *\[\.\] *\(.*[^ ]\) *$/\1\t\2\t\3/p' |
-            grep -v -E $'\t(main|__libc_start|_start|sched::bench::)' | head -n 20 >"$OUT/profile-$name.tsv"
+            grep -v -E $'\t(main|__libc_start|_start|sched::bench::)' | sed -n '1,20p' >"$OUT/profile-$name.tsv"
     }
     if profile full --only full --full-passes 10 &&
         profile incremental --only incremental --incremental-budget-s 20; then
