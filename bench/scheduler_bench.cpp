@@ -55,6 +55,7 @@ struct Options {
   // One phase only ("first": build + first pass; "full", "incremental", "yunikorn"), for profiling and debugging.
   std::string only;
   std::string dump_leaves;  // per-leaf fairness detail (TSV), for debugging the figure
+  bool rebalance = false;   // the scheduler's rebalance mode (borrowers preempted toward the share split)
   // perf record --control=fifo:CTL,ACK: samples are taken only inside the timed sections of the --only phase.
   std::string perf_ctl, perf_ack;
 };
@@ -65,6 +66,7 @@ void usage() {
          "                       [--churn-per-pass N] [--incremental N] [--incremental-budget-s S]\n"
          "                       [--yk-reps N] [--yk-nodes 500,1000,...] [--only first|full|incremental|yunikorn]\n"
          "                       [--out FILE.json] [--perf-ctl FIFO --perf-ack FIFO] [--dump-leaves FILE]\n"
+         "                       [--rebalance]\n"
          "       scheduler-bench report --bench FILE.json [--yunikorn FILE.jsonl] [--yunikorn-status TEXT]\n"
          "                       [--profile-full FILE] [--profile-incremental FILE] [--source TEXT] --out README.md\n";
 }
@@ -107,6 +109,8 @@ bool parse_options(int argc, char** argv, Options& o) {
       o.only = next();
     else if (a == "--dump-leaves")
       o.dump_leaves = next();
+    else if (a == "--rebalance")
+      o.rebalance = true;
     else if (a == "--perf-ctl")
       o.perf_ctl = next();
     else if (a == "--perf-ack")
@@ -331,6 +335,7 @@ class ClusterBench {
     core::SchedulerConfig cfg;
     cfg.slot = workload_slot();
     cfg.sla.grace_ms = {kGraceMs, kGraceMs, kGraceMs};
+    cfg.rebalance = opt_.rebalance;
     auto s = core::Scheduler::create(cfg, &clock_);
     die_on(s.status(), "create");
     sched_ = std::move(*s);
