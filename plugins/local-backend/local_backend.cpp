@@ -348,20 +348,21 @@ class LocalBackend::Core : public std::enable_shared_from_this<Core> {
     const fs::path exec_dir = fs::path(data_dir_) / "executors" / req.executor_id;
     std::error_code ec;
     fs::create_directories(exec_dir.parent_path(), ec);
-    std::string moved = ec ? "cannot create '" + exec_dir.parent_path().string() + "': " + ec.message() : "";
-    if (moved.empty() && req.working_dir.empty()) {
+    std::string why_not;  // the move's failure, if any
+    if (ec) {
+      why_not = "cannot create '" + exec_dir.parent_path().string() + "': " + ec.message();
+    } else if (req.working_dir.empty()) {
       // The JVM resolves relative paths to absolute ones with the working
       // directory it started in (user.dir, fixed at start): Spark adds jars it
       // fetched into "." to its class loader by such a path. A link at the old
       // place keeps those paths good.
-      moved =
+      why_not =
           local::move_leaving_link(w.dir, exec_dir.string(), (fs::path("..") / "executors" / req.executor_id).string());
-    } else if (moved.empty()) {
-      fs::rename(w.dir, exec_dir, ec);
-      if (ec) moved = "cannot move '" + w.dir + "' to '" + exec_dir.string() + "': " + ec.message();
+    } else if (fs::rename(w.dir, exec_dir, ec); ec) {
+      why_not = "cannot move '" + w.dir + "' to '" + exec_dir.string() + "': " + ec.message();
     }
-    Status st = !moved.empty() ? Status::unavailable(moved)
-                               : write_process_file(exec_dir, local::format_backend_id(w.pid, w.starttime));
+    Status st = !why_not.empty() ? Status::unavailable(why_not)
+                                 : write_process_file(exec_dir, local::format_backend_id(w.pid, w.starttime));
     if (st.is_ok()) {
       const std::vector<std::string> args(req.command.begin() + static_cast<std::ptrdiff_t>(req.warm_args_from),
                                           req.command.end());

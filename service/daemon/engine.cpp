@@ -183,9 +183,10 @@ Status Engine::recover() {
       iv.start_s = rec->metered_since_s;
       // So do their tasks: the last reported count is counted on from when
       // it was reported (records from before it was stored start now, idle).
+      const bool busy_stored = rec->metered_busy_since_ms > 0;
       iv.busy_slot_ms = rec->metered_busy_slot_ms;
-      iv.busy_slots = rec->metered_busy_since_ms > 0 ? std::min(rec->metered_busy_slots, iv.slots) : 0;
-      iv.busy_since_ms = rec->metered_busy_since_ms > 0 ? rec->metered_busy_since_ms : now();
+      iv.busy_slots = busy_stored ? std::min(rec->metered_busy_slots, iv.slots) : 0;
+      iv.busy_since_ms = busy_stored ? rec->metered_busy_since_ms : now();
       meter_.restore(std::move(iv));
     }
     sessions_.emplace(rec->id, std::move(*rec));
