@@ -74,7 +74,9 @@ int run(const config::DaemonConfig& cfg) {
   for (const Status& reg : {backend::register_local_backend(), backend::register_k8s_backend()}) {
     if (!reg.is_ok()) return fail(reg);
   }
-  boost::asio::io_context io;
+  // The hint lets Asio skip cross-thread wake-ups when one thread runs the loop.
+  const int io_threads = config::io_threads_for(cfg.io_threads);
+  boost::asio::io_context io(io_threads);
   backend::BackendContext bctx;
   bctx.io = &io;
   bctx.data_dir = cfg.data_dir;
@@ -146,6 +148,7 @@ int run(const config::DaemonConfig& cfg) {
              {"metrics", metrics_host + ":" + std::to_string(http.port())},
              {"data_dir", cfg.data_dir},
              {"backend", cfg.backend},
+             {"io_threads", std::to_string(io_threads)},
              {"tls", cfg.tls.enabled() ? "on" : "off"}});
 
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
@@ -162,7 +165,7 @@ int run(const config::DaemonConfig& cfg) {
   });
 
   std::vector<std::thread> threads;
-  for (int i = 1; i < cfg.io_threads; ++i) threads.emplace_back([&io] { io.run(); });
+  for (int i = 1; i < io_threads; ++i) threads.emplace_back([&io] { io.run(); });
   io.run();
   for (auto& t : threads) t.join();
   if (kafka) kafka->stop();

@@ -4,11 +4,15 @@
 // "--lease-ttl: ...").
 #include "config/daemon_config.hpp"
 
+#include <sched.h>
+
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cmath>
 #include <functional>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "config/tree_yaml.hpp"
 #include "config/yaml_fields.hpp"
@@ -210,8 +214,19 @@ const std::vector<Option>& options() {
         set_string(&DaemonConfig::log_level, {"trace", "debug", "info", "warn", "error"}));
     add("log.format", "--log-format", "text", "text (key=value) or json, one line per event.",
         set_string(&DaemonConfig::log_format, {"text", "json"}));
-    add("api.io_threads", "--io-threads", "2", "Threads serving connections, disk completions and the backend.",
-        set_count(&DaemonConfig::io_threads, 1, 64));
+    add("api.io_threads", "--io-threads", "auto",
+        "Threads serving connections, disk completions and the backend (1-64). auto: one fewer than the cores "
+        "sessiond may run on, at least 1, at most 16 (the engine and the store's writer want a core of their own).",
+        [](DaemonConfig& c, const FieldPath& f, const YAML::Node& n) -> Status {
+          if (n.IsScalar() && n.Scalar() == "auto") {
+            c.io_threads = 0;
+            return Status::ok();
+          }
+          auto v = read_count(f, n);
+          if (!v || *v < 1 || *v > 64) return f.error(n, "expected auto or a count from 1 to 64");
+          c.io_threads = static_cast<int>(*v);
+          return Status::ok();
+        });
     add("api.max_frame_bytes", "--max-frame-bytes", "16777216",
         "Largest request frame accepted; a bigger one gets an error and the connection is closed.",
         set_count(&DaemonConfig::max_frame_bytes, 1024, std::int64_t{1} << 30));
@@ -537,6 +552,15 @@ Result<DaemonConfig> parse_config_text(const std::string& text, const std::strin
   if (root->IsDefined() && !root->IsNull()) SCHED_RETURN_IF_ERROR(apply_map(base, f, "", *root));
   set_default_tree(base);
   return base;
+}
+
+int io_threads_for(int configured) {
+  if (configured > 0) return configured;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  const int cores = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set)
+                                                                : static_cast<int>(std::thread::hardware_concurrency());
+  return std::clamp(cores - 1, 1, 16);
 }
 
 std::string config_reference() {

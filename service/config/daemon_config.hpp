@@ -39,7 +39,7 @@ struct BillingConfig {
   std::string kafka_brokers;  // empty: no Kafka export
   std::string kafka_topic = "session-usage";
   std::map<std::string, std::string> kafka_properties;  // librdkafka settings, over ours
-  std::string file_dir;                                  // empty: no file export
+  std::string file_dir;                                 // empty: no file export
   core::TimeMs file_interval_ms = 60'000;
   std::string file_format = "jsonl";
 };
@@ -53,7 +53,7 @@ struct DaemonConfig {
   std::string log_level = "info";
   std::string log_format = "text";
 
-  int io_threads = 2;
+  int io_threads = 0;  // 0: auto, see io_threads_for()
   std::int64_t max_frame_bytes = 16 << 20;
   int max_connections = 4096;
   core::TimeMs idle_connection_timeout_ms = 300'000;
@@ -117,5 +117,9 @@ Result<std::string> read_token_file(const std::string& path);
 
 // The text of every YAML key with its default and help (--help-config).
 std::string config_reference();
+
+// The I/O threads to run: `configured`, or for 0 (auto) one fewer than the
+// cores this process may run on (its CPU affinity), at least 1, at most 16.
+int io_threads_for(int configured);
 
 }  // namespace sched::config

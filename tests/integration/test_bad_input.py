@@ -271,6 +271,8 @@ def test_tokens(running):
     ("listen: nowhere\n", "listen: expected HOST:PORT"),
     ("scheduler: {placement: diagonal}\n", "scheduler.placement"),
     ("scheduler: {resplit_tolerance: 0.5}\n", "scheduler.resplit_tolerance: must be between 0 and 0.05"),
+    ("api: {io_threads: 0}\n", "api.io_threads: expected auto or a count from 1 to 64"),
+    ("api: {io_threads: lots}\n", "api.io_threads: expected auto or a count from 1 to 64"),
     ("colour: blue\n", "unknown field"),
     ("consumers:\n  - {name: A, share: -2}\n", "consumers[0].share"),
     ("auth: {tokens: [{token: short, principal: x, admin: true}]}\n", "at least 16 characters"),
