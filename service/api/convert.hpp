@@ -21,4 +21,9 @@ sched::api::SlaClass::type to_api(core::SlaClass sla);
 
 sched::api::SchedulerError to_error(const Status& s);
 
+// Thrift strings are bytes on the wire; what the daemon stores is JSON,
+// which holds only UTF-8. Names the first field that is not.
+Status check_utf8(const std::string& field, std::string_view text);
+Status check_utf8(const sched::api::SessionSpec& spec);
+
 }  // namespace sched::api

@@ -972,6 +972,7 @@ wire::Registration Engine::registration_of(const SessionRecord& rec) const {
 void Engine::register_session(const api::Principal& who, const wire::SessionSpec& spec,
                               Reply<wire::Registration> reply) {
   if (!ready_) return reply(Status::unavailable("sessiond is starting: retry shortly"));
+  if (Status utf8 = api::check_utf8(spec); !utf8.is_ok()) return reply(utf8);
   SessionRecord rec;
   rec.consumer = spec.consumer;
   if (rec.consumer.empty()) return reply(Status::invalid_argument("consumer is empty (a leaf path like /bank/risk)"));
@@ -1444,6 +1445,7 @@ void Engine::set_tree(const api::Principal& who, const std::string& yaml, bool d
                       Reply<wire::ConsumerTree> reply) {
   if (!ready_) return reply(Status::unavailable("sessiond is starting: retry shortly"));
   if (!who.admin) return reply(Status::permission_denied("only an admin token may change the consumer tree"));
+  if (Status utf8 = api::check_utf8("tree", yaml); !utf8.is_ok()) return reply(utf8);
   auto spec = config::parse_tree_text(yaml, "tree");
   if (!spec) return reply(spec.status());
   // Validate fully (structure, amounts, live sessions' consumers) without

@@ -298,3 +298,39 @@ def test_second_daemon_on_same_data_dir(make_daemon):
     r = subprocess.run([str(SESSIOND), "--config", str(d.config)], capture_output=True, text=True, timeout=20)
     assert r.returncode != 0 and "cannot open the state database" in r.stderr, r.stderr
     assert d.client().admin.status().ready
+
+
+def test_strings_that_are_not_utf8(running, monkeypatch):
+    """Thrift strings are bytes on the wire: one that is not UTF-8 (here a
+    Latin-1 byte) is refused with the field's name, and nothing is stored
+    that the state's JSON could not hold."""
+    d, c, _ = running
+    before = state_of(c)
+    # Write str fields as raw bytes: surrogate escapes become the bytes they stand for.
+    monkeypatch.setattr(TBinaryProtocol.TBinaryProtocol, "writeString",
+                        lambda self, s: self.writeBinary(s.encode("utf-8", "surrogateescape")))
+    bad = "caf\udce9"
+    for kwargs, field in [({"user": bad}, "user"), ({"application": bad}, "application"),
+                          ({"launch": {"command": ["/bin/true", bad]}}, "launch.command"),
+                          ({"launch": {"command": ["/bin/true"], "env": {"X": bad}}}, "launch.env")]:
+        with pytest.raises(ss.SchedulerError) as e:
+            c.register("/A", initial_demand=1, **kwargs)
+        assert e.value.code == ss.ErrorCode.INVALID_ARGUMENT, (field, e.value)
+        assert field in str(e.value) and "UTF-8" in str(e.value), (field, e.value)
+    # Overlong, a surrogate, cut short, above U+10FFFF.
+    for raw in [b"\xc0\xaf", b"\xed\xa0\x80", b"x\xe2\x82", b"\xf4\x90\x80\x80"]:
+        with pytest.raises(ss.SchedulerError) as e:
+            c.register("/A", initial_demand=1, user=raw.decode("utf-8", "surrogateescape"))
+        assert e.value.code == ss.ErrorCode.INVALID_ARGUMENT and "user: not valid UTF-8" in str(e.value), raw
+    with pytest.raises(ss.SchedulerError) as e:
+        c.admin.set_tree("consumers:\n  - {name: A}\n  - {name: " + bad + "}\n", False)
+    assert e.value.code == ss.ErrorCode.INVALID_ARGUMENT and "tree: not valid UTF-8" in str(e.value)
+    # Real UTF-8 is welcome, up to four bytes a character.
+    s = c.register("/A", initial_demand=0, user="zo\u00eb", application="\u65e5\u672c \U0001f680")
+    s.unregister()
+    monkeypatch.undo()
+    assert state_of(c) == before
+    # Nothing was half-stored: a restart after kill -9 reads the same state.
+    d.kill9()
+    d.start()
+    assert state_of(d.client()) == before
