@@ -3,6 +3,7 @@
 
 #include <cmath>
 
+#include "common/json_text.hpp"
 #include "core/consumer_tree.hpp"
 
 namespace sched::api {
@@ -108,45 +109,6 @@ sched::api::SchedulerError to_error(const Status& s) {
   }
   return e;
 }
-
-namespace {
-
-// RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF.
-bool valid_utf8(std::string_view t) {
-  std::size_t i = 0;
-  while (i < t.size()) {
-    const auto c = static_cast<unsigned char>(t[i]);
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    std::size_t n = 0;
-    unsigned char lo = 0x80;
-    unsigned char hi = 0xBF;
-    if (c >= 0xC2 && c <= 0xDF) {
-      n = 1;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      n = 2;
-      if (c == 0xE0) lo = 0xA0;
-      if (c == 0xED) hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      n = 3;
-      if (c == 0xF0) lo = 0x90;
-      if (c == 0xF4) hi = 0x8F;
-    } else {
-      return false;
-    }
-    if (i + n >= t.size()) return false;  // cut short
-    for (std::size_t k = 1; k <= n; ++k) {
-      const auto d = static_cast<unsigned char>(t[i + k]);
-      if (d < (k == 1 ? lo : 0x80) || d > (k == 1 ? hi : 0xBF)) return false;
-    }
-    i += n + 1;
-  }
-  return true;
-}
-
-}  // namespace
 
 Status check_utf8(const std::string& field, std::string_view text) {
   if (valid_utf8(text)) return Status::ok();

@@ -8,6 +8,8 @@
 #include <iterator>
 #include <nlohmann/json.hpp>
 
+#include "common/json_text.hpp"
+
 namespace sched::billing {
 namespace {
 
@@ -15,23 +17,6 @@ using nlohmann::json;
 
 // Thousandths as a JSON number: 1500 -> 1.5. Doubles print shortest-exact,
 // so the text is the decimal the integer means.
-// A JSON string: quotes, backslashes and control characters escaped; UTF-8
-// passes through.
-void append_json_string(fmt::memory_buffer& b, std::string_view v) {
-  b.push_back('"');
-  for (char c : v) {
-    if (c == '"' || c == '\\') {
-      b.push_back('\\');
-      b.push_back(c);
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      fmt::format_to(std::back_inserter(b), "\\u{:04x}", static_cast<unsigned>(static_cast<unsigned char>(c)));
-    } else {
-      b.push_back(c);
-    }
-  }
-  b.push_back('"');
-}
-
 // Thousandths as an exact decimal: 1500 -> 1.5, 900000 -> 900, -5 -> -0.005.
 void append_thousandths(fmt::memory_buffer& b, std::int64_t v) {
   if (v < 0) {

@@ -6,8 +6,13 @@
 namespace sched::billing {
 
 bool UsageMeter::hold(const SessionAttrs& who, std::int64_t slots, const core::Resources& held, core::TimeMs t) {
+  return hold(who.session, slots, held, t, [&who] { return who; });
+}
+
+bool UsageMeter::hold(const std::string& session, std::int64_t slots, const core::Resources& held, core::TimeMs t,
+                      const std::function<SessionAttrs()>& who) {
   const std::int64_t s = metered_second(t);
-  auto it = open_.find(who.session);
+  auto it = open_.find(session);
   if (it != open_.end()) {
     OpenInterval& iv = it->second;
     if (iv.slots == slots && iv.held == held) return false;
@@ -29,12 +34,12 @@ bool UsageMeter::hold(const SessionAttrs& who, std::int64_t slots, const core::R
   }
   if (slots <= 0) return false;
   OpenInterval iv;
-  iv.who = who;
+  iv.who = who();
   iv.slots = slots;
   iv.held = held;
   iv.start_s = s;
   iv.busy_since_ms = t;
-  open_.emplace(who.session, std::move(iv));
+  open_.emplace(session, std::move(iv));
   return true;
 }
 
@@ -63,19 +68,22 @@ void UsageMeter::end(const std::string& session, core::TimeMs t) {
 
 bool UsageMeter::roll(core::TimeMs t) {
   const std::int64_t s = metered_second(t);
-  bool cut = false;
+  // Cut in session order: the records' ids do not depend on the hash map's.
+  std::vector<OpenInterval*> due;
   for (auto& [id, iv] : open_) {
-    const std::int64_t hour_end = (iv.start_s / kHour + 1) * kHour;
-    if (hour_end > s) continue;
+    if ((iv.start_s / kHour + 1) * kHour <= s) due.push_back(&iv);
+  }
+  std::sort(due.begin(), due.end(),
+            [](const OpenInterval* a, const OpenInterval* b) { return a->who.session < b->who.session; });
+  for (OpenInterval* iv : due) {
     // Busy time is counted to now, so the cut carries all of it; the
     // next interval starts fresh at the last full hour.
     const std::int64_t last_hour = s / kHour * kHour;
-    close(iv, last_hour, t);
-    iv.start_s = last_hour;
-    iv.busy_slot_ms = 0;
-    cut = true;
+    close(*iv, last_hour, t);
+    iv->start_s = last_hour;
+    iv->busy_slot_ms = 0;
   }
-  return cut;
+  return !due.empty();
 }
 
 core::TimeMs UsageMeter::next_roll_ms() const {

@@ -4,8 +4,10 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "billing/ledger_record.hpp"
@@ -37,6 +39,10 @@ class UsageMeter {
   // `who` holds `slots` worth `held` from `t` on (0 slots: nothing).
   // Returns true when the open interval changed (it must be stored again).
   bool hold(const SessionAttrs& who, std::int64_t slots, const core::Resources& held, core::TimeMs t);
+  // The same, with the session's attributes made only when an interval
+  // opens (on the decision path most changes resize an open one).
+  bool hold(const std::string& session, std::int64_t slots, const core::Resources& held, core::TimeMs t,
+            const std::function<SessionAttrs()>& who);
   // Tasks the session's driver runs now (counted up to its slots). Returns
   // true when the busy count changed (the interval must be stored again: the
   // count runs on through a restart, as the holding does).
@@ -64,7 +70,7 @@ class UsageMeter {
   void close(OpenInterval& iv, std::int64_t end_s, core::TimeMs t);
   static void count_busy(OpenInterval& iv, core::TimeMs t);
 
-  std::map<std::string, OpenInterval> open_;
+  std::unordered_map<std::string, OpenInterval> open_;  // by session
   std::vector<UsageRecord> closed_;
 };
 

@@ -158,6 +158,13 @@ Status Engine::recover() {
 
   SCHED_RETURN_IF_ERROR(ledger_.load());
 
+  // Open usage intervals, by session: they override what older records
+  // carried themselves.
+  std::map<std::string, std::string, std::less<>> intervals;
+  SCHED_RETURN_IF_ERROR(store_.scan("i/", [&](std::string_view key, std::string_view value) {
+    intervals.emplace(std::string(key.substr(2)), std::string(value));
+  }));
+
   // Sessions: drivers get a fresh lease to re-attach in.
   std::vector<std::string> dropped;
   SCHED_RETURN_IF_ERROR(store_.scan("s/", [&](std::string_view, std::string_view value) {
@@ -165,6 +172,14 @@ Status Engine::recover() {
     if (!rec) {
       log_event(LogLevel::kError, "recover_session_unreadable", {{"error", rec.status().message()}});
       return;
+    }
+    if (auto iv = intervals.find(rec->id); iv != intervals.end()) {
+      if (Status st = interval_from_json(iv->second, &*rec); !st.is_ok()) {
+        log_event(LogLevel::kError, "recover_interval_unreadable", {{"session", rec->id}, {"error", st.message()}});
+      }
+      intervals.erase(iv);
+    } else if (rec->metered_slots > 0) {
+      dirty_intervals_.insert(rec->id);  // stored in the record: moves to its key at the first flush
     }
     renew(*rec);
     const Status s = sched_->register_session(core_spec(*rec));
@@ -191,7 +206,11 @@ Status Engine::recover() {
     }
     sessions_.emplace(rec->id, std::move(*rec));
   }));
-  for (const auto& id : dropped) dirty_sessions_.insert(id);  // erased at the first flush
+  for (const auto& id : dropped) {
+    dirty_sessions_.insert(id);  // erased at the first flush
+    dirty_intervals_.insert(id);
+  }
+  for (const auto& [id, text] : intervals) dirty_intervals_.insert(id);  // no session left: erased
 
   // Executors: their slots are the allocations.
   std::vector<std::string> orphans;
@@ -439,6 +458,14 @@ void Engine::flush() {
   in_flight_sessions_.merge(dirty_executor_sessions_);
   put_or_erase(ws, dirty_sessions_, sessions_, session_key);
   put_or_erase(ws, dirty_executors_, executors_, executor_key);
+  for (const auto& id : dirty_intervals_) {
+    auto it = sessions_.find(id);
+    if (it == sessions_.end()) {
+      ws.erase(interval_key(id));
+    } else {
+      ws.put(interval_key(id), interval_to_json(it->second));
+    }
+  }
   for (const auto& c : dirty_usage_) {
     auto it = usage_.find(c);
     if (it == usage_.end()) continue;
@@ -462,6 +489,7 @@ void Engine::flush() {
   dirty_executors_.clear();
   dirty_executor_sessions_.clear();
   dirty_usage_.clear();
+  dirty_intervals_.clear();
   write_in_flight_ = true;
   for (auto& f : after_next_) after_in_flight_.push_back(std::move(f));
   after_next_.clear();
@@ -621,7 +649,7 @@ void Engine::meter(SessionRecord& rec) {
     for (const auto& p : cs->placements) slots += p.slots;
   }
   const TimeMs t = now();
-  if (!meter_.hold(billing_attrs(rec), slots, rec.shape * slots, t)) return;
+  if (!meter_.hold(rec.id, slots, rec.shape * slots, t, [&] { return billing_attrs(rec); })) return;
   log_event(LogLevel::kDebug, "usage_hold",
             {{"session", rec.id},
              {"consumer", rec.consumer},
@@ -638,7 +666,7 @@ void Engine::save_interval(SessionRecord& rec) {
   rec.metered_busy_slot_ms = iv != nullptr ? iv->busy_slot_ms : 0;
   rec.metered_busy_slots = iv != nullptr ? iv->busy_slots : 0;
   rec.metered_busy_since_ms = iv != nullptr ? iv->busy_since_ms : 0;
-  mark(rec);
+  dirty_intervals_.insert(rec.id);
 }
 
 void Engine::roll_usage() {
@@ -952,6 +980,7 @@ void Engine::end_session(SessionRecord& rec, const std::string& why, const std::
     waiters_.erase(w);
   }
   dirty_sessions_.insert(id);
+  dirty_intervals_.insert(id);
   sessions_.erase(id);
   request_pass();
   hand_to_backend_when_durable();

@@ -164,8 +164,8 @@ class Engine {
   void flush();
   void on_flushed(Status s);
   bool has_dirty() const {
-    return !dirty_sessions_.empty() || !dirty_executors_.empty() || !dirty_usage_.empty() || tree_meta_dirty_ ||
-           !records_.empty() || meter_.has_records();
+    return !dirty_sessions_.empty() || !dirty_executors_.empty() || !dirty_usage_.empty() ||
+           !dirty_intervals_.empty() || tree_meta_dirty_ || !records_.empty() || meter_.has_records();
   }
 
   // Views.
@@ -226,6 +226,7 @@ class Engine {
   std::set<std::string> to_resize_;  // running executors whose slots changed
 
   std::set<std::string> dirty_sessions_, dirty_executors_, dirty_usage_;
+  std::set<std::string> dirty_intervals_;          // sessions whose usage interval changed (interval_key)
   std::set<std::string> dirty_executor_sessions_;  // the sessions of dirty_executors_
   bool tree_meta_dirty_ = false;
   bool write_in_flight_ = false;

@@ -94,6 +94,9 @@ std::string to_json(const SessionRecord& s);
 std::string to_json(const ExecutorRecord& e);
 Result<SessionRecord> session_from_json(std::string_view text);
 Result<ExecutorRecord> executor_from_json(std::string_view text);
+// The metered_* fields of a record (metered_slots 0: no interval open).
+std::string interval_to_json(const SessionRecord& s);
+Status interval_from_json(std::string_view text, SessionRecord* s);
 
 // Store keys.
 inline std::string session_key(const std::string& id) {
@@ -104,6 +107,12 @@ inline std::string executor_key(const std::string& id) {
 }
 inline std::string usage_key(const std::string& consumer) {
   return "u/" + consumer;
+}
+// A session's open usage interval (its metered_* fields), apart from its
+// record: it changes with every grant and busy-count change, and a record
+// with its launch spec is a hundred times its size.
+inline std::string interval_key(const std::string& id) {
+  return "i/" + id;
 }
 
 }  // namespace sched::daemon
