@@ -18,6 +18,7 @@
 #include "billing/usage_meter.hpp"
 #include "billing/usage_queries.hpp"
 #include "core/scheduler.hpp"
+#include "daemon/records.hpp"
 
 namespace {
 
@@ -37,6 +38,44 @@ core::TreeSpec tenants_tree(int tenants) {
     tree.consumers.push_back(c);
   }
   return tree;
+}
+
+// A Spark session's record as the engine stores it, launch spec and all:
+// the JVM command with Spark's module options, the warm command, the env.
+daemon::SessionRecord spark_session_record(const std::string& id, const std::string& consumer) {
+  daemon::SessionRecord r;
+  r.id = id;
+  r.consumer = consumer;
+  r.user = "user";
+  r.application = "app";
+  r.principal = consumer.substr(1);
+  r.shape = core::Resources::cpu_mem(1000, 1024);
+  r.demand = 8;
+  std::vector<std::string> jvm = {"/usr/lib/jvm/java-17-openjdk-amd64/bin/java", "-cp",
+                                  "/opt/venv/lib/python3.11/site-packages/pyspark/jars/*", "-Xmx1g"};
+  for (const char* m : {"java.lang", "java.lang.invoke", "java.lang.reflect", "java.io", "java.net", "java.nio",
+                        "java.util", "java.util.concurrent", "java.util.concurrent.atomic", "jdk.internal.ref",
+                        "sun.nio.ch", "sun.nio.cs", "sun.security.action", "sun.util.calendar"})
+    jvm.push_back(std::string("--add-opens=java.base/") + m + "=ALL-UNNAMED");
+  r.launch.command = jvm;
+  for (const char* a :
+       {"-Dspark.driver.port=40293", "org.apache.spark.executor.CoarseGrainedExecutorBackend", "--driver-url",
+        "spark://CoarseGrainedScheduler@localhost:40293", "--executor-id", "{executor_index}", "--hostname", "{host}",
+        "--cores", "{max_slots}", "--app-id", "spark-1795356789909-8vkqzj", "--resourceProfileId", "0"})
+    r.launch.command.emplace_back(a);
+  r.launch.warm_command = jvm;
+  r.launch.warm_command.back() += ":/opt/session-scheduler/jars/spark-session-backend.jar";
+  r.launch.warm_command.emplace_back("org.apache.spark.scheduler.cluster.session.WarmExecutor");
+  r.launch.warm_args_from = jvm.size();
+  r.launch.env = {{"JAVA_HOME", "/usr/lib/jvm/java-17-openjdk-amd64"},
+                  {"SPARK_HOME", "/opt/venv/lib/python3.11/site-packages/pyspark"},
+                  {"PYSPARK_PYTHON", "/opt/venv/bin/python"},
+                  {"PYTHONHASHSEED", "0"},
+                  {"SPARK_USER", "user"}};
+  r.launch.working_dir = "/tmp";
+  r.lease_ttl_ms = 30'000;
+  r.registered_ms = 1'795'255'200'000;
+  return r;
 }
 
 billing::SessionAttrs attrs_of(const std::string& id, const std::string& consumer) {
@@ -94,7 +133,23 @@ int main(int argc, char** argv) {
       (void)s.register_session(spec);
     }
     billing::UsageMeter meter;
-    double json_s = 0;
+    std::vector<daemon::SessionRecord> records_of(static_cast<std::size_t>(sessions));
+    for (int i = 0; i < sessions; ++i)
+      records_of[static_cast<std::size_t>(i)] = spark_session_record("s" + std::to_string(i), consumers[i]);
+    double json_s = 0, session_json_s = 0;
+    std::size_t rewrites = 0, rewrite_bytes = 0;
+    // The engine stores a session's open interval when it changes (under
+    // its own key, interval_key(): not the whole record, launch spec and
+    // all, which is what to_json(record) would cost).
+    auto rewrite = [&](daemon::SessionRecord& rec, std::int64_t held) {
+      const auto j0 = Clock::now();
+      rec.metered_slots = held;
+      rec.metered_held = cfg.slot * held;
+      rec.metered_since_s = clock.now_ms() / 1000;
+      rewrite_bytes += daemon::interval_to_json(rec).size();
+      ++rewrites;
+      session_json_s += seconds_since(j0);
+    };
     auto meter_decisions = [&](const core::Decisions& ds) {
       std::set<std::string> touched;
       for (const auto& d : ds) touched.insert(d.session);
@@ -104,7 +159,9 @@ int main(int argc, char** argv) {
         if (const core::Session* cs = s.find_session(id)) {
           for (const auto& p : cs->placements) held += p.slots;
         }
-        meter.hold(attrs_of(id, consumers[std::stoul(id.substr(1))]), held, cfg.slot * held, clock.now_ms());
+        const std::size_t i = std::stoul(id.substr(1));
+        if (meter.hold(id, held, cfg.slot * held, clock.now_ms(), [&] { return attrs_of(id, consumers[i]); }))
+          rewrite(records_of[i], held);
       }
       const auto j0 = Clock::now();
       for (auto& r : meter.take()) made += billing::to_json(billing::LedgerRecord{std::move(r)}).size() > 0;
@@ -113,14 +170,29 @@ int main(int argc, char** argv) {
     };
     clock.advance(1000);
     meter_decisions(s.schedule());  // the initial fill, not measured
-    double pass_s = 0, meter_s = 0;
+    double pass_s = 0, meter_s = 0, update_s = 0, busy_s = 0;
+    std::size_t busy_rewrites = 0;
     std::size_t decisions = 0, recs = 0;
     for (int r = 0; r < rounds; ++r) {
       clock.advance(1000 + static_cast<core::TimeMs>(rng() % 2000));
       for (int k = 0; k < changes_per_round; ++k) {
         core::SessionUpdate u;
         u.demand = static_cast<std::int64_t>(rng() % 40);
-        (void)s.update_session("s" + std::to_string(rng() % static_cast<unsigned>(sessions)), u);
+        const std::size_t i = rng() % static_cast<unsigned>(sessions);
+        const std::string id = "s" + std::to_string(i);
+        const std::int64_t running = static_cast<std::int64_t>(rng() % 40);
+        auto t0 = Clock::now();
+        (void)s.update_session(id, u);
+        update_s += seconds_since(t0);
+        // The driver's running-task count comes with its demand: a change
+        // is stored with the open interval (the engine's save_interval).
+        t0 = Clock::now();
+        if (meter.running(id, running, clock.now_ms())) {
+          const core::Session* cs = s.find_session(id);
+          rewrite(records_of[i], cs != nullptr ? cs->held : 0);
+          ++busy_rewrites;
+        }
+        busy_s += seconds_since(t0);
       }
       auto t0 = Clock::now();
       auto ds = s.schedule();
@@ -131,7 +203,15 @@ int main(int argc, char** argv) {
       meter_s += seconds_since(t0);
     }
     const double overhead = 100.0 * meter_s / pass_s;
-    std::printf("  of which record JSON: %.3f ms/round\n", 1e3 * json_s / rounds);
+    const double updates = static_cast<double>(rounds) * changes_per_round;
+    std::printf(
+        "  of which record JSON: %.3f ms/round, open intervals stored: %.3f ms/round (%zu, %zu bytes "
+        "each on average)\n",
+        1e3 * json_s / rounds, 1e3 * session_json_s / rounds, rewrites, rewrites ? rewrite_bytes / rewrites : 0);
+    std::printf(
+        "demand updates: %.2f us each in the core; busy count metered and stored: %.2f us each (+%.2f%%, "
+        "%zu intervals stored)\n",
+        1e6 * update_s / updates, 1e6 * busy_s / updates, 100.0 * busy_s / update_s, busy_rewrites);
     std::printf(
         "decision path: %d rounds, %zu decisions, pass %.3f ms/round, metering %.3f ms/round (+%.2f%%), "
         "%zu records\n",
@@ -142,6 +222,12 @@ int main(int argc, char** argv) {
                             {"pass_ms_per_round", 1e3 * pass_s / rounds},
                             {"meter_ms_per_round", 1e3 * meter_s / rounds},
                             {"overhead_percent", overhead},
+                            {"interval_ms_per_round", 1e3 * session_json_s / rounds},
+                            {"interval_bytes", rewrites ? rewrite_bytes / rewrites : 0},
+                            {"session_record_bytes", daemon::to_json(records_of[0]).size()},
+                            {"update_us", 1e6 * update_s / updates},
+                            {"busy_meter_us", 1e6 * busy_s / updates},
+                            {"busy_overhead_percent", 100.0 * busy_s / update_s},
                             {"records", recs}};
   }
 
