@@ -227,7 +227,7 @@ def spark_env(work):
 
 
 def common_conf(events):
-    return {
+    conf = {
         "spark.ui.enabled": "false",
         "spark.driver.memory": "512m",
         "spark.executor.memory": "512m",
@@ -235,6 +235,10 @@ def common_conf(events):
         "spark.eventLog.dir": str(events),
         "spark.eventLog.compress": "false",
     }
+    if LOG4J:
+        # Executors' logs with milliseconds too: where an executor's start goes.
+        conf["spark.executor.extraJavaOptions"] = "-Dlog4j2.configurationFile=file:%s" % LOG4J
+    return conf
 
 
 def log4j2_config(work):
