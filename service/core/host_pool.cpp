@@ -105,7 +105,36 @@ void HostPool::unuse(int i, const Resources& r) {
 std::int64_t HostPool::room_for(int i, const Resources& shape) const {
   const Host& h = hosts_[static_cast<std::size_t>(i)];
   if (!h.schedulable()) return 0;
-  return h.free().count_of(shape);
+  Resources free = h.free();
+  if (keeping_) {
+    for (std::size_t k = kGpu; k < kMaxResourceKinds; ++k) {
+      const Resources& per = keep_[k];
+      if (per[k] <= 0 || shape[k] > 0 || free[k] < per[k]) continue;
+      Resources kept = per * (free[k] / per[k]);
+      kept[k] = 0;
+      free = Resources::max(free - kept, Resources());
+    }
+  }
+  return free.count_of(shape);
+}
+
+void HostPool::set_keep(const Keep& keep) {
+  if (keep == keep_) return;
+  std::array<bool, kMaxResourceKinds> changed{};
+  keeping_ = false;
+  for (std::size_t k = kGpu; k < kMaxResourceKinds; ++k) {
+    changed[k] = !(keep[k] == keep_[k]);
+    keeping_ = keeping_ || keep[k][k] > 0;
+  }
+  keep_ = keep;
+  for (std::size_t h = 0; h < hosts_.size(); ++h) {
+    for (std::size_t k = kGpu; k < kMaxResourceKinds; ++k) {
+      if (changed[k] && hosts_[h].capacity[k] > 0) {
+        reindex(static_cast<int>(h));
+        break;
+      }
+    }
+  }
 }
 
 HostPool::ShapeIndex& HostPool::index_for(const Resources& shape) {

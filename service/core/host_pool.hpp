@@ -83,6 +83,18 @@ class HostPool {
   // in sum, but of no use to anyone until something there is released.
   const Resources& stranded() const { return stranded_; }
 
+  // Keeps, on hosts with free units of a special kind (gpus, named
+  // extras), the cpu, memory and other kinds those units need, away from
+  // shapes that do not use the kind. keep[k] is the amount kept per
+  // keep[k][k] free units of kind k (zero: nothing kept for k). The caller
+  // sets it while work of that kind waits: without it, work that needs no
+  // gpu takes the cpu of gpu hosts, and gpu executors then fit nowhere
+  // although the gpus are free (Mesos keeps such frameworks off gpu agents
+  // altogether). Hosts with a changed kind are reindexed.
+  using Keep = std::array<Resources, kMaxResourceKinds>;
+  void set_keep(const Keep& keep);
+  const Keep& keep() const { return keep_; }
+
  private:
   // Schedulable hosts with room for one shape, by how many fit (pack takes
   // the fewest, spread the most). Executor shapes are few; each has one.
@@ -111,6 +123,8 @@ class HostPool {
   Resources schedulable_used_;
   std::vector<Resources> stranded_by_host_;
   Resources stranded_;
+  Keep keep_{};
+  bool keeping_ = false;
 };
 
 }  // namespace sched::core

@@ -431,6 +431,7 @@ Decisions Scheduler::schedule() {
   aggregate();
   distribute(ConsumerTree::kRoot, FracResources(hosts_.schedulable_capacity()));
   apply_targets();
+  keep_room_for_special_kinds();
   expire_revocations();  // zero-grace revocations free their slots for this pass
   place_grants();
   reclaim_for_placement();
@@ -1269,6 +1270,43 @@ void Scheduler::reclaim_for_placement() {
     }
     helped.insert(s.seq);
   }
+}
+
+void Scheduler::keep_room_for_special_kinds() {
+  // Per special kind, what one unit of it needs of the other kinds, the most
+  // any waiting shape needs: the unit is the smallest amount of the kind a
+  // waiting shape asks for. Waiting: short of its target or blocked. Not
+  // merely wanting more than its target: cpu kept for that idles whenever
+  // the split says no (and on the benchmark it piled gpus on whichever
+  // leaves asked first: Jain after churn fell from 0.81 to 0.65).
+  HostPool::Keep keep{};
+  auto consider = [&](const Resources& shape) {
+    for (std::size_t k = kGpu; k < kMaxResourceKinds; ++k) {
+      if (shape[k] <= 0) continue;
+      Resources& per = keep[k];
+      if (per[k] <= 0 || shape[k] < per[k]) {
+        // A smaller unit: what is kept so far rescales to it.
+        const std::int64_t unit = shape[k];
+        for (std::size_t j = 0; j < kMaxResourceKinds; ++j)
+          if (j != k && per[k] > 0) per[j] = per[j] * unit / per[k];
+        per[k] = unit;
+      }
+      for (std::size_t j = 0; j < kMaxResourceKinds; ++j)
+        if (j != k) per[j] = std::max(per[j], shape[j] * per[k] / shape[k]);
+    }
+  };
+  for (const auto& g : unplaced_.groups())
+    if (!g.members.empty()) consider(g.shape);
+  // Blocked: its shape fits on no host (its demand is held back meanwhile).
+  for (BlockedGroup& g : blocked_) {
+    while (!g.queue.empty()) {
+      const Session& s = sessions_[static_cast<std::size_t>(g.queue.front())];
+      if (s.live && s.blocked) break;
+      g.queue.pop_front();  // unblocked or gone since
+    }
+    if (!g.queue.empty()) consider(g.shape);
+  }
+  hosts_.set_keep(keep);
 }
 
 void Scheduler::fill_idle() {

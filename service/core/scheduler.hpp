@@ -194,6 +194,8 @@ class Scheduler {
   void distribute(int node, const FracResources& capacity);
   void split_leaf(int leaf, const FracResources& allocatable);
   void apply_targets();
+  // Keeps gpu hosts' cpu and memory for gpu work while some waits.
+  void keep_room_for_special_kinds();
   void place_grants();
   void block(int session);
   void unblock_where_room_appeared();

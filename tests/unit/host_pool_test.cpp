@@ -166,6 +166,39 @@ TEST(HostPoolTest, UseOnADrainingHostCountsOnceItIsBack) {
   EXPECT_EQ(pool.free_total(), Cores(12));
 }
 
+TEST(HostPoolTest, RoomKeptForFreeGpusIsNotOfferedToCpuOnlyShapes) {
+  HostPool pool;
+  HostSpec g = Host("g1", 32, 128);
+  g.capacity[kGpu] = 4'000;
+  Add(pool, g);
+  Add(pool, Host("c1", 32, 128));
+  const Resources small = Resources::cpu_mem(1000, 4 * kGi);
+  Resources gpu = Resources::cpu_mem(4000, 16 * kGi);
+  gpu[kGpu] = 1'000;
+  EXPECT_EQ(pool.room_for(0, small), 32);
+  const std::uint64_t before = pool.room_epoch(gpu);
+  HostPool::Keep keep{};
+  keep[kGpu] = gpu;
+  pool.set_keep(keep);
+  // Four free gpus keep 16 cores and 64 GiB; gpu work and gpu-less hosts are untouched.
+  EXPECT_EQ(pool.room_for(0, small), 16);
+  EXPECT_EQ(pool.room_for(0, gpu), 4);
+  EXPECT_EQ(pool.room_for(1, small), 32);
+  EXPECT_EQ(pool.room_epoch(gpu), before);
+  // Two gpus taken: two are kept for.
+  pool.use(0, gpu * 2);
+  EXPECT_EQ(pool.room_for(0, small), 16);
+  // Cpu short of what the free gpus need: none is left to cpu-only work.
+  pool.use(0, Resources::cpu_mem(20'000, 80 * kGi));
+  EXPECT_EQ(pool.room_for(0, small), 0);
+  EXPECT_EQ(pool.room_for(0, gpu), 1);
+  EXPECT_EQ(pool.total_room(small), 32);
+  // Nothing waits any more: the room is everyone's again.
+  pool.set_keep(HostPool::Keep{});
+  EXPECT_EQ(pool.room_for(0, small), 4);
+  EXPECT_EQ(pool.total_room(small), 36);
+}
+
 TEST(HostPoolTest, PackPicksTheFullestHostThatFits) {
   HostPool pool;
   Add(pool, Host("roomy", 8));   // free 8

@@ -659,6 +659,33 @@ TEST(Scheduler, ALeafsGpusGoToItsGpuSessionAheadOfHigherRankedCpuWork) {
   EXPECT_EQ(h.held("train"), 4);
 }
 
+TEST(Scheduler, CpuOnlyWorkLeavesAGpuHostsCpuToGpuWorkThatWaits) {
+  core::SchedulerConfig c = with_grace(1'000);
+  c.slot = core::Resources::cpu_mem(1000, 4096);
+  Harness h(c);
+  core::Resources gpu_host = core::Resources::cpu_mem(16'000, 64 * 1024);
+  gpu_host[core::kGpu] = 4'000;
+  h.add_host("g1", gpu_host);
+  h.add_host("c1", core::Resources::cpu_mem(16'000, 64 * 1024));
+  ASSERT_TRUE(h.set_tree("  - {name: A, share: 1}\n  - {name: B, share: 3}\n").is_ok());
+  ASSERT_TRUE(h.add("etl", "/B", 40).is_ok());
+  h.settle();
+  ASSERT_EQ(h.held("etl"), 32);
+  // Gpu work arrives where cpu-only work borrows every core: nothing to reclaim (A owns nothing).
+  core::Resources gpu_shape = core::Resources::cpu_mem(2'000, 8 * 1024);
+  gpu_shape[core::kGpu] = 1'000;
+  ASSERT_TRUE(h.add("train", "/A", 4, SlaClass::kBatch, 0, 0, gpu_shape).is_ok());
+  h.settle();
+  ASSERT_EQ(h.held("train"), 0);
+  // Cores come free on the gpu host (an executor of etl ended). etl, with
+  // the larger share, is served first, but not with the cores the free
+  // gpus need: those go to train.
+  ASSERT_TRUE(h.s().release_slots("etl", "g1", 8).is_ok());
+  h.settle();
+  EXPECT_EQ(h.held("train"), 4);
+  EXPECT_EQ(h.held("etl"), 24);
+}
+
 TEST(Scheduler, ResplitToleranceOutOfRangeIsRefused) {
   core::ManualClock clock(0);
   core::SchedulerConfig c;
