@@ -71,6 +71,7 @@ class LocalBackend final : public ExecutorBackend {
   // Invalid requests (empty command, duplicate or path-unsafe executor id)
   // are errors; a command that cannot run is a kLaunchFailed event.
   Status launch(const LaunchRequest& request) override;
+  bool starts_ahead_of_slots() const override { return true; }
   // The signals go to the executor's whole process group. A second stop()
   // may shorten the grace, never lengthen it.
   Status stop(const std::string& executor_id, std::chrono::milliseconds grace) override;

@@ -134,6 +134,13 @@ class ExecutorBackend {
     return Status::ok();
   }
 
+  // Whether an executor may be launched with no slots yet, ahead of slots
+  // still being revoked from others on its host (sessions.start_ahead): its
+  // process then runs beside theirs for up to their grace period. True where
+  // that costs only a brief overcommit (local processes); false where an
+  // executor's launch reserves room the host does not have yet.
+  virtual bool starts_ahead_of_slots() const { return false; }
+
   // Stops an executor: politely now (SIGTERM, pod deletion with grace),
   // forcibly after `grace`. Its kExited event follows. Stopping an executor
   // that is already gone is not an error.

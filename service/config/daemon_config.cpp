@@ -262,6 +262,11 @@ const std::vector<Option>& options() {
         set_duration(&DaemonConfig::kill_timeout_ms, 0));
     add("sessions.exited_retention", "", "60s", "How long an exited executor stays in its session's directives.",
         set_duration(&DaemonConfig::exited_retention_ms, 0));
+    add("sessions.start_ahead", "", "true",
+        "Start a session's executor while the slots it is to get are still being revoked from others, on backends "
+        "that can (local): its start overlaps their grace period instead of following it. It holds no slot until "
+        "they come, and stops if they go elsewhere.",
+        set_bool(&DaemonConfig::start_ahead));
     add("sessions.max_executor_failures", "", "5",
         "Executors of one session that may fail to start or die early before it gets no more.",
         set_count(&DaemonConfig::max_executor_failures, 1, 1'000'000));

@@ -64,6 +64,7 @@ struct DaemonConfig {
   core::TimeMs max_wait_ms = 10'000;
   core::TimeMs kill_timeout_ms = 10'000;
   core::TimeMs exited_retention_ms = 60'000;
+  bool start_ahead = true;
   int max_executor_failures = 5;
 
   core::SchedulerConfig scheduler = default_scheduler_config();

@@ -939,6 +939,40 @@ std::vector<Resources> Scheduler::claimant_shapes(const std::vector<ClaimantRef>
   return shapes;
 }
 
+bool Scheduler::placed_before(const Session& x, const Session& y) {
+  if (grant_rank(x.spec.sla) != grant_rank(y.spec.sla)) return grant_rank(x.spec.sla) < grant_rank(y.spec.sla);
+  if (x.spec.priority != y.spec.priority) return x.spec.priority > y.spec.priority;
+  return x.seq < y.seq;
+}
+
+std::string Scheduler::session_to_start_ahead(std::uint64_t revocation_id) const {
+  auto it = revocations_.find(revocation_id);
+  if (it == revocations_.end()) return {};
+  const Revocation& r = it->second;
+  if (r.reason == Reason::kDrain || r.claimant_refs.empty()) return {};
+  const Host& host = hosts_.host(r.host);
+  const Session* best = nullptr;
+  auto consider = [&](const Session& s) {
+    if (!s.live || s.target <= s.effective() || !shape_of(s).fits_in(host.capacity)) return;
+    for (const Placement& p : s.placements)
+      if (p.host == r.host) return;  // its executor there takes the slots
+    if (best == nullptr || placed_before(s, *best)) best = &s;
+  };
+  for (const ClaimantRef& c : r.claimant_refs) {
+    if (c.session < 0) continue;
+    const Session& s = sessions_[static_cast<std::size_t>(c.session)];
+    if (s.seq == c.seq) consider(s);
+  }
+  if (best == nullptr) {
+    for (const auto& g : unplaced_.groups())
+      for (int si : g.members) {
+        const Session& s = sessions_[static_cast<std::size_t>(si)];
+        if (claims(s, r.claimant_refs)) consider(s);
+      }
+  }
+  return best != nullptr ? best->spec.id : std::string();
+}
+
 void Scheduler::place_grants() {
   if (unplaced_.empty()) return;
   // Only where room for a shape appeared since the last try, or for sessions
@@ -956,11 +990,7 @@ void Scheduler::place_grants() {
   for (auto& k : keyed) k.first = owner_with_room(sessions_[static_cast<std::size_t>(k.second)]) < 0;
   std::sort(keyed.begin(), keyed.end(), [&](const auto& a, const auto& b) {
     if (a.first != b.first) return !a.first;
-    const Session& x = sessions_[static_cast<std::size_t>(a.second)];
-    const Session& y = sessions_[static_cast<std::size_t>(b.second)];
-    if (grant_rank(x.spec.sla) != grant_rank(y.spec.sla)) return grant_rank(x.spec.sla) < grant_rank(y.spec.sla);
-    if (x.spec.priority != y.spec.priority) return x.spec.priority > y.spec.priority;
-    return x.seq < y.seq;
+    return placed_before(sessions_[static_cast<std::size_t>(a.second)], sessions_[static_cast<std::size_t>(b.second)]);
   });
   // Room on its way (built when needed).
   std::map<int, Resources> coming;

@@ -141,6 +141,13 @@ class Scheduler {
   const std::map<std::uint64_t, Revocation>& revocations() const { return revocations_; }
   // The session with `id`, or nullptr.
   const Session* find_session(std::string_view id) const;
+  // The session the room revocation `id` frees is on its way to, when that
+  // session runs no executor on the revocation's host yet: the first such
+  // claimant short of its target, in the order placement serves them. A
+  // backend that can start processes ahead of their slots may start its
+  // executor now, so the start overlaps the grace period instead of
+  // following it. Empty when there is none or the revocation is over.
+  std::string session_to_start_ahead(std::uint64_t revocation_id) const;
   // Live sessions in registration order.
   std::vector<const Session*> sessions() const;
   // What a consumer (any node) holds now, revocations in flight included.
@@ -222,6 +229,8 @@ class Scheduler {
   // there that `s` is not one of (with `made_for_one`: only revocations
   // made for one waiting session count).
   bool promised_elsewhere(const Session& s, int host, bool made_for_one = false) const;
+  // The order place_grants serves sessions in (SLA class, priority, age).
+  static bool placed_before(const Session& x, const Session& y);
   bool claims(const Session& s, const std::vector<ClaimantRef>& claimants) const;
   // Claimants as decisions and views name them (consumer paths, session ids).
   std::vector<std::string> claimant_names(const std::vector<ClaimantRef>& claimants) const;

@@ -551,6 +551,7 @@ void Engine::absorb(const core::Decisions& decisions) {
         s->second.slots_preempted += d.slots;
         mark(s->second);
       }
+      start_ahead_of(d, touched);
     }
     const LogLevel level = d.kind == core::DecisionKind::kGrant ? LogLevel::kDebug : LogLevel::kInfo;
     log_event(level, std::string("decision_") + std::string(core::decision_kind_name(d.kind)),
@@ -562,11 +563,36 @@ void Engine::absorb(const core::Decisions& decisions) {
                {"beneficiary", d.beneficiary},
                {"revocation", std::to_string(d.revocation_id)}});
   }
+  // Executors started ahead whose revocation is over: their session's
+  // grant either came (the executor takes it) or went elsewhere.
+  for (auto it = started_ahead_.begin(); it != started_ahead_.end();) {
+    if (sched_->revocations().count(it->first) != 0) {
+      ++it;
+      continue;
+    }
+    touched.insert(it->second);
+    it = started_ahead_.erase(it);
+  }
   for (const auto& id : touched) {
     auto it = sessions_.find(id);
     if (it != sessions_.end()) sync_executors(it->second);
   }
   hand_to_backend_when_durable();
+}
+
+void Engine::start_ahead_of(const core::Decision& revoke, std::set<std::string>& touched) {
+  if (!config_.start_ahead || !backend_.starts_ahead_of_slots() || revoke.revocation_id == 0) return;
+  auto s = sessions_.find(sched_->session_to_start_ahead(revoke.revocation_id));
+  if (s == sessions_.end() || s->second.launch.command.empty() || s->second.executor_on_host.count(revoke.host) != 0)
+    return;
+  if (!s->second.start_ahead.emplace(revoke.host, revoke.revocation_id).second) return;
+  started_ahead_[revoke.revocation_id] = s->first;
+  touched.insert(s->first);
+  log_event(LogLevel::kInfo, "executor_start_ahead",
+            {{"session", s->first},
+             {"consumer", s->second.consumer},
+             {"host", revoke.host},
+             {"revocation", std::to_string(revoke.revocation_id)}});
 }
 
 void Engine::sync_executors(SessionRecord& rec) {
@@ -576,6 +602,15 @@ void Engine::sync_executors(SessionRecord& rec) {
     for (const auto& p : cs->placements) {
       if (p.slots > 0) want[sched_->hosts().host(p.host).name] = {p.slots, p.revoking};
     }
+  }
+  // Started ahead: an executor with no slots yet, while its revocation lasts.
+  for (auto it = rec.start_ahead.begin(); it != rec.start_ahead.end();) {
+    if (cs == nullptr || sched_->revocations().count(it->second) == 0) {
+      it = rec.start_ahead.erase(it);
+      continue;
+    }
+    want.emplace(it->first, std::pair<std::int64_t, std::int64_t>{0, 0});
+    ++it;
   }
   bool changed = false;
   for (auto it = rec.executor_on_host.begin(); it != rec.executor_on_host.end();) {

@@ -122,6 +122,9 @@ class Engine {
   void apply_pending_core_decisions();
   void absorb(const core::Decisions& decisions);
   void sync_executors(SessionRecord& rec);
+  // After a revocation: starts the executor of the session its slots go to,
+  // if it has none on the host (sessions.start_ahead).
+  void start_ahead_of(const core::Decision& revoke, std::set<std::string>& touched);
   void arm_wakeup();
   void housekeeping();
   void expire_session(SessionRecord& rec, const std::string& why);
@@ -226,8 +229,9 @@ class Engine {
   std::set<std::string> to_resize_;  // running executors whose slots changed
 
   std::set<std::string> dirty_sessions_, dirty_executors_, dirty_usage_;
-  std::set<std::string> dirty_intervals_;          // sessions whose usage interval changed (interval_key)
-  std::set<std::string> dirty_executor_sessions_;  // the sessions of dirty_executors_
+  std::map<std::uint64_t, std::string> started_ahead_;  // revocation -> session with an executor started ahead
+  std::set<std::string> dirty_intervals_;               // sessions whose usage interval changed (interval_key)
+  std::set<std::string> dirty_executor_sessions_;       // the sessions of dirty_executors_
   bool tree_meta_dirty_ = false;
   bool write_in_flight_ = false;
   std::set<std::string> in_flight_sessions_;  // sessions with records in the write in flight

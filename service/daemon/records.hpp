@@ -63,6 +63,7 @@ struct SessionRecord {
   core::TimeMs lease_expires_ms = 0;
   std::map<std::string, std::string> executor_on_host;  // host -> live executor id
   std::set<std::string> executor_ids;                   // every executor record of the session
+  std::map<std::string, std::uint64_t> start_ahead;     // host -> revocation whose slots it awaits there
 };
 
 enum class ExecutorPhase : std::uint8_t { kLaunching = 1, kRunning = 2, kStopping = 3, kExited = 4 };

@@ -686,6 +686,24 @@ TEST(Scheduler, CpuOnlyWorkLeavesAGpuHostsCpuToGpuWorkThatWaits) {
   EXPECT_EQ(h.held("etl"), 24);
 }
 
+TEST(Scheduler, TheSessionARevocationFreesRoomForCanStartAhead) {
+  Harness h(with_grace(3'000));
+  h.add_hosts(2, 10);
+  ASSERT_TRUE(h.set_tree(kReferenceTree).is_ok());
+  ASSERT_TRUE(h.add("a", "/A", 20).is_ok());
+  h.settle();
+  ASSERT_TRUE(h.add("b1-late", "/B/B1", 0).is_ok());
+  ASSERT_TRUE(h.add("b1", "/B/B1", 20, SlaClass::kInteractive).is_ok());
+  const auto revokes = Harness::of_kind(h.pass(), core::DecisionKind::kRevoke);
+  ASSERT_EQ(revokes.size(), 2u) << "one per host";
+  // The claimant placement serves first, with no executor on either host yet.
+  for (const auto& d : revokes) EXPECT_EQ(h.s().session_to_start_ahead(d.revocation_id), "b1");
+  EXPECT_EQ(h.s().session_to_start_ahead(987654), "") << "no such revocation";
+  h.run_for(3'000);
+  EXPECT_EQ(h.held("b1"), 16);
+  for (const auto& d : revokes) EXPECT_EQ(h.s().session_to_start_ahead(d.revocation_id), "") << "over";
+}
+
 TEST(Scheduler, ResplitToleranceOutOfRangeIsRefused) {
   core::ManualClock clock(0);
   core::SchedulerConfig c;
