@@ -1082,6 +1082,17 @@ def findings(rep):
             plural(len(r), "cell"), ", ".join("%s %s ms" % (label, median(x.get(k) for x in r)) for label, k in parts
                               if median(x.get(k) for x in r) is not None))
 
+    def started_ahead(series):
+        """Median (launch, slot back, first task) in ms when the executor was
+        launched before the slot came back (sessions.start_ahead), else None."""
+        r = [x for x in rows if x["series"] == series]
+        launch = median(x.get("executor_launch_ms") for x in r)
+        back = median(x.get("slot_back_ms") for x in r)
+        first = median(x.get("ttft_ms") for x in r)
+        if launch is None or back is None or first is None or launch >= back:
+            return None
+        return launch, back, first
+
     if "sessiond_warm" in s:
         t = s["sessiond_warm"]
         met = t["ttft_p99_ms"] is not None and t["ttft_p99_ms"] < 200
@@ -1111,6 +1122,13 @@ def findings(rep):
                    "is **%s**.%s%s%s" % (
                        t["cold"], plural(t["arrivals"], "cell"), fmt_ms(t["ttft_p50_ms"], T), fmt_ms(t["ttft_p99_ms"], T),
                        "met" if met else "missed", steps("cold"),
+                       (" The executor was started ahead (`sessions.start_ahead`): launched %d ms after the job, "
+                        "while batch's slot was still being revoked, so its JVM start overlapped the grace period "
+                        "and the cell waited for the longer of the two, not their sum.%s" % (
+                            started_ahead("cold")[0],
+                            "" if met else " Here that is the JVM: starting from nothing, registering with the "
+                            "driver and initialising take longer than the grace on 2 cores shared with the batch "
+                            "JVMs.")) if started_ahead("cold") else
                        "" if met else " The slot comes back in about the grace period, as above; the rest is "
                        "Spark's executor JVM starting, registering with the driver and initialising before it takes "
                        "a task, on 2 cores shared with the batch JVMs and other people's tests.",
@@ -1137,7 +1155,12 @@ def findings(rep):
                 fmt_ms(cold["ttft_p50_ms"], T), fmt_ms(cold["ttft_p99_ms"], T))
         text += "." + steps("pooled")
         r = [x["ttft_ms"] - x["handoff_ms"] for x in rows if x["series"] == "pooled" and "handoff_ms" in x]
-        if r:
+        ahead = started_ahead("pooled")
+        if ahead:
+            text += (" The executor was started ahead (`sessions.start_ahead`): handed its warm JVM during batch's "
+                     "grace period, it had registered with the driver before the slot came back, and the first "
+                     "task went out %d ms after the slot did." % (ahead[2] - ahead[1]))
+        elif r:
             text += (" From the hand-off to the first task took %s at the median (%s at most): the executor "
                      "itself starting in the warm JVM, registering with the driver and initialising, before it "
                      "takes a task." % (fmt_ms(median(r)), fmt_ms(max(r))))
