@@ -15,22 +15,27 @@ def live(session):
     return [e for e in session.heartbeat(wait_ms=0).executors if e.state != EXITED]
 
 
-def test_executor_starts_during_the_grace_and_takes_the_slots(make_daemon, tmp_path):
-    d = make_daemon(grace="3s").start()
+def a_holding_everything(d, tmp_path):
+    """A (owns 4) borrowing all 20 slots on h1 and h2, executors running."""
     admin = d.client()
     state = tmp_path / "executors"
     state.mkdir()
     launch = executor_launch(state, d.data_dir)
     a = admin.register("/A", initial_demand=20, launch=launch)
     wait_for(lambda: granted(admin, "/A") == 20 and all(e.state == RUNNING for e in live(a)), what="A holds all")
+    return admin, a, launch
 
+
+def test_executor_starts_during_the_grace_and_takes_the_slots(make_daemon, tmp_path):
+    d = make_daemon(grace="5s").start()
+    admin, a, launch = a_holding_everything(d, tmp_path)
     b1 = admin.register("/B/B1", initial_demand=20, launch=launch)
     revoked_at = time.time()
     wait_for(lambda: a.heartbeat(wait_ms=0).revocations, what="revocations for B1")
     # Before the deadline: B1 holds nothing, yet its executors run on both hosts.
     ahead = wait_for(lambda: (lambda ex: ex if len(ex) == 2 and all(e.state == RUNNING for e in ex) else None)(live(b1)),
-                     timeout=2.5, what="B1's executors started ahead")
-    assert time.time() - revoked_at < 3.0, "started only after the grace"
+                     timeout=4.5, what="B1's executors started ahead")
+    assert time.time() - revoked_at < 5.0, "started only after the grace"
     assert granted(admin, "/B/B1") == 0
     assert all(e.slots == 0 for e in ahead)
     assert {e.host for e in ahead} == {"h1", "h2"}
@@ -43,15 +48,10 @@ def test_executor_starts_during_the_grace_and_takes_the_slots(make_daemon, tmp_p
 
 
 def test_executor_started_ahead_stops_when_the_slots_go_elsewhere(make_daemon, tmp_path):
-    d = make_daemon(grace="3s").start()
-    admin = d.client()
-    state = tmp_path / "executors"
-    state.mkdir()
-    launch = executor_launch(state, d.data_dir)
-    a = admin.register("/A", initial_demand=20, launch=launch)
-    wait_for(lambda: granted(admin, "/A") == 20 and all(e.state == RUNNING for e in live(a)), what="A holds all")
+    d = make_daemon(grace="5s").start()
+    admin, a, launch = a_holding_everything(d, tmp_path)
     b1 = admin.register("/B/B1", initial_demand=20, launch=launch)
-    wait_for(lambda: len(live(b1)) == 2, timeout=2.5, what="B1's executors started ahead")
+    wait_for(lambda: len(live(b1)) == 2, timeout=4.5, what="B1's executors started ahead")
     # B1 needs nothing after all: the revocations are called off, its executors stop.
     b1.update_demand(slots=0)
     wait_for(lambda: not a.heartbeat(wait_ms=0).revocations, what="revocations cancelled")
@@ -64,12 +64,7 @@ def test_start_ahead_can_be_turned_off(make_daemon, tmp_path):
     cfg = base_config(tmp_path / "data0", grace="2s").replace(
         "sessions: {", "sessions: {start_ahead: false, ", 1)
     d = make_daemon(config_text=cfg).start()
-    admin = d.client()
-    state = tmp_path / "executors"
-    state.mkdir()
-    launch = executor_launch(state, d.data_dir)
-    a = admin.register("/A", initial_demand=20, launch=launch)
-    wait_for(lambda: granted(admin, "/A") == 20, what="A holds all")
+    admin, a, launch = a_holding_everything(d, tmp_path)
     b1 = admin.register("/B/B1", initial_demand=20, launch=launch)
     wait_for(lambda: a.heartbeat(wait_ms=0).revocations, what="revocations for B1")
     time.sleep(1.0)

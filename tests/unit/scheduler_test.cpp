@@ -637,17 +637,32 @@ TEST(Scheduler, FillFollowsTheTree) {
 // its share: its gpu session gets them, with the cpu to run them, ahead of a
 // higher-ranked cpu-only session that would leave them idle; and that
 // session, short, does not take them back later.
-TEST(Scheduler, ALeafsGpusGoToItsGpuSessionAheadOfHigherRankedCpuWork) {
-  core::SchedulerConfig c = with_grace(1'000);
-  c.slot = core::Resources::cpu_mem(1000, 4096);
-  Harness h(c);
-  core::Resources gpu_host = core::Resources::cpu_mem(16'000, 64 * 1024);
-  gpu_host[core::kGpu] = 4'000;
-  h.add_host("g1", gpu_host);
-  h.add_host("c1", core::Resources::cpu_mem(16'000, 64 * 1024));
-  ASSERT_TRUE(h.set_tree("  - {name: A, share: 1}\n  - {name: B, share: 1}\n").is_ok());
+// A gpu host g1 (16 cores, 4 gpus) and a cpu host c1 (16 cores), slots of
+// 1 core + 4 GiB, consumers A and B with the given shares.
+struct GpuCluster {
+  explicit GpuCluster(int share_b) : h(config()) {
+    core::Resources gpu_host = core::Resources::cpu_mem(16'000, 64 * 1024);
+    gpu_host[core::kGpu] = 4'000;
+    h.add_host("g1", gpu_host);
+    h.add_host("c1", core::Resources::cpu_mem(16'000, 64 * 1024));
+    tree_ok = h.set_tree("  - {name: A, share: 1}\n  - {name: B, share: " + std::to_string(share_b) + "}\n").is_ok();
+    gpu_shape[core::kGpu] = 1'000;  // with 2 cores and 8 GiB
+  }
+  static core::SchedulerConfig config() {
+    core::SchedulerConfig c = with_grace(1'000);
+    c.slot = core::Resources::cpu_mem(1000, 4096);
+    return c;
+  }
+  Harness h;
+  bool tree_ok = false;
   core::Resources gpu_shape = core::Resources::cpu_mem(2'000, 8 * 1024);
-  gpu_shape[core::kGpu] = 1'000;
+};
+
+TEST(Scheduler, ALeafsGpusGoToItsGpuSessionAheadOfHigherRankedCpuWork) {
+  GpuCluster g(1);
+  ASSERT_TRUE(g.tree_ok);
+  Harness& h = g.h;
+  const core::Resources& gpu_shape = g.gpu_shape;
   ASSERT_TRUE(h.add("notebook", "/A", 20, SlaClass::kInteractive).is_ok());
   ASSERT_TRUE(h.add("train", "/A", 4, SlaClass::kBatch, 0, 0, gpu_shape).is_ok());
   ASSERT_TRUE(h.add("etl", "/B", 40).is_ok());
@@ -660,21 +675,14 @@ TEST(Scheduler, ALeafsGpusGoToItsGpuSessionAheadOfHigherRankedCpuWork) {
 }
 
 TEST(Scheduler, CpuOnlyWorkLeavesAGpuHostsCpuToGpuWorkThatWaits) {
-  core::SchedulerConfig c = with_grace(1'000);
-  c.slot = core::Resources::cpu_mem(1000, 4096);
-  Harness h(c);
-  core::Resources gpu_host = core::Resources::cpu_mem(16'000, 64 * 1024);
-  gpu_host[core::kGpu] = 4'000;
-  h.add_host("g1", gpu_host);
-  h.add_host("c1", core::Resources::cpu_mem(16'000, 64 * 1024));
-  ASSERT_TRUE(h.set_tree("  - {name: A, share: 1}\n  - {name: B, share: 3}\n").is_ok());
+  GpuCluster g(3);
+  ASSERT_TRUE(g.tree_ok);
+  Harness& h = g.h;
   ASSERT_TRUE(h.add("etl", "/B", 40).is_ok());
   h.settle();
   ASSERT_EQ(h.held("etl"), 32);
   // Gpu work arrives where cpu-only work borrows every core: nothing to reclaim (A owns nothing).
-  core::Resources gpu_shape = core::Resources::cpu_mem(2'000, 8 * 1024);
-  gpu_shape[core::kGpu] = 1'000;
-  ASSERT_TRUE(h.add("train", "/A", 4, SlaClass::kBatch, 0, 0, gpu_shape).is_ok());
+  ASSERT_TRUE(h.add("train", "/A", 4, SlaClass::kBatch, 0, 0, g.gpu_shape).is_ok());
   h.settle();
   ASSERT_EQ(h.held("train"), 0);
   // Cores come free on the gpu host (an executor of etl ended). etl, with
