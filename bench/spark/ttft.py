@@ -81,19 +81,20 @@ CONFIG = {
     # After a handover cell the extra slot goes back to batch: demandHold
     # (2 s) + idle_timeout, so the next cell has to win it again.
     "handover_gap_s": env_num("TTFT_HANDOVER_GAP_S", 4.5),
-    # A cold cell costs an executor JVM start, tens of seconds on a busy
-    # 2-core machine: few of them.
-    "cold_cells": env_num("TTFT_COLD_CELLS", 3, int),
+    # 20, as for the others: with executors started ahead of their slot a
+    # cold cell costs a few seconds, not tens.
+    "cold_cells": env_num("TTFT_COLD_CELLS", 20, int),
     "cold_gap_s": env_num("TTFT_COLD_GAP_S", 6),
     # backend.local.warm_pool: JVMs kept started ahead of need; 0 turns the
     # pool off and drops the pooled series.
-    "warm_pool": env_num("TTFT_WARM_POOL", 1, int),
+    "warm_pool": env_num("TTFT_WARM_POOL", 2, int),
     "warm_pool_refill_delay": os.environ.get("TTFT_WARM_POOL_REFILL_DELAY", "3s"),
-    # A pooled cell takes the pool's JVM; its replacement starts after the
-    # refill delay and needs 15-25 s of this loaded 2-core machine to warm
-    # up, so the gap leaves it that time: each cell should find a warm JVM.
-    "pooled_cells": env_num("TTFT_POOLED_CELLS", 3, int),
-    "pooled_gap_s": env_num("TTFT_POOLED_GAP_S", 25),
+    # A pooled cell takes one of the pool's JVMs; its replacement starts
+    # after the refill delay and needs 5-15 s of this 2-core machine to warm
+    # up. With 2 in the pool each replacement has two gaps for that, so
+    # each cell should find a warm JVM.
+    "pooled_cells": env_num("TTFT_POOLED_CELLS", 20, int),
+    "pooled_gap_s": env_num("TTFT_POOLED_GAP_S", 10),
     "timeout_s": env_num("TTFT_TIMEOUT_S", 60),
     "grace": os.environ.get("TTFT_GRACE", "1s"),
     "idle_timeout": os.environ.get("TTFT_IDLE_TIMEOUT", "1s"),
@@ -1282,10 +1283,11 @@ def render_section(rep):
         L.append("  - *pooled*: after the cold one, a third driver with `spark.session.idleSlots=0` and "
                  "`spark.session.executor.warmStart` left at true, %s, each %g s after the previous ended: as "
                  "for *cold*, each finds no executor, so its slot is revoked from batch, but the executor is "
-                 "handed a JVM from the warm pool. The gap is longer than cold's so that the pool has started "
-                 "and warmed the replacement of the JVM the previous cell took (the refill delay, %s, then "
-                 "the new JVM's warm-up)." % (
-                     plural(c["pooled_cells"], "cell"), c["pooled_gap_s"], c.get("warm_pool_refill_delay", "?")))
+                 "handed a JVM from the warm pool. The gaps leave the pool time to start and warm the "
+                 "replacement of each JVM a cell took (the refill delay, %s, then the new JVM's warm-up; "
+                 "with %s in the pool, a replacement has %d gaps for it)." % (
+                     plural(c["pooled_cells"], "cell"), c["pooled_gap_s"], c.get("warm_pool_refill_delay", "?"),
+                     plural(c["warm_pool"], "JVM"), c["warm_pool"]))
     L += [
          "- **standalone** (`spark-class org.apache.spark.deploy.master.Master` and `...worker.Worker`): what a "
          "typical user runs: FIFO across applications, `spark.cores.max` unset, no dynamic allocation; the same "
@@ -1376,9 +1378,9 @@ def render_section(rep):
           "`--report-only` puts it back from the last run's JSON.", "",
           "Tunables (environment, defaults in brackets): `TTFT_SLOTS` [4], `TTFT_BATCH_APPS` [1], "
           "`TTFT_BATCH_TASK_S` [30], `TTFT_CELLS` [20], `TTFT_GAP_S` [3], `TTFT_HANDOVER_CELLS` [20], "
-          "`TTFT_HANDOVER_GAP_S` [4.5], `TTFT_COLD_CELLS` [3], `TTFT_COLD_GAP_S` [6], `TTFT_WARM_POOL` [1; 0: no "
-          "pool, no pooled series], `TTFT_WARM_POOL_REFILL_DELAY` [3s], `TTFT_POOLED_CELLS` [3], `TTFT_POOLED_GAP_S` "
-          "[25], `TTFT_TIMEOUT_S` [60], "
+          "`TTFT_HANDOVER_GAP_S` [4.5], `TTFT_COLD_CELLS` [20], `TTFT_COLD_GAP_S` [6], `TTFT_WARM_POOL` [2; 0: no "
+          "pool, no pooled series], `TTFT_WARM_POOL_REFILL_DELAY` [3s], `TTFT_POOLED_CELLS` [20], `TTFT_POOLED_GAP_S` "
+          "[10], `TTFT_TIMEOUT_S` [60], "
           "`TTFT_GRACE` [1s], `TTFT_IDLE_TIMEOUT` [1s], `TTFT_PHASES` [sessiond,standalone]. The venv is "
           "`~/.cache/session-scheduler/venv` (pyspark), as for `tests/spark`.", "", END]
     return "\n".join(L) + "\n"
