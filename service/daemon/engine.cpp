@@ -414,16 +414,17 @@ void Engine::account_usage(const std::string& consumer) {
 
 namespace {
 
-// Records marked dirty: written when they still exist, erased when gone.
-template <typename Records>
+// Records marked dirty: written (as `encode` has them) when they still
+// exist, erased when gone.
+template <typename Records, typename Encode>
 void put_or_erase(store::WriteSet& ws, const std::set<std::string>& ids, const Records& records,
-                  std::string (*key)(const std::string&)) {
+                  std::string (*key)(const std::string&), const Encode& encode) {
   for (const auto& id : ids) {
     auto it = records.find(id);
     if (it == records.end()) {
       ws.erase(key(id));
     } else {
-      ws.put(key(id), to_json(it->second));
+      ws.put(key(id), encode(it->second));
     }
   }
 }
@@ -456,16 +457,10 @@ void Engine::flush() {
   store::WriteSet ws;
   in_flight_sessions_ = dirty_sessions_;
   in_flight_sessions_.merge(dirty_executor_sessions_);
-  put_or_erase(ws, dirty_sessions_, sessions_, session_key);
-  put_or_erase(ws, dirty_executors_, executors_, executor_key);
-  for (const auto& id : dirty_intervals_) {
-    auto it = sessions_.find(id);
-    if (it == sessions_.end()) {
-      ws.erase(interval_key(id));
-    } else {
-      ws.put(interval_key(id), interval_to_json(it->second));
-    }
-  }
+  auto record = [](const auto& r) { return to_json(r); };
+  put_or_erase(ws, dirty_sessions_, sessions_, session_key, record);
+  put_or_erase(ws, dirty_executors_, executors_, executor_key, record);
+  put_or_erase(ws, dirty_intervals_, sessions_, interval_key, interval_to_json);
   for (const auto& c : dirty_usage_) {
     auto it = usage_.find(c);
     if (it == usage_.end()) continue;

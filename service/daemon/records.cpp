@@ -29,16 +29,21 @@ core::Resources resources_from(const json& j) {
   return r;
 }
 
-}  // namespace
-
-namespace {
-
 void write_resources(JsonObjectWriter& w, std::string_view k, const core::Resources& r) {
   w.key(k);
   JsonObjectWriter inner(w.buffer());
   for (std::size_t i = 0; i < core::ResourceKinds::count(); ++i)
     if (r[i] != 0) inner.num(core::ResourceKinds::name(i), r[i]);
   inner.close();
+}
+
+void read_interval(const json& m, SessionRecord* s) {
+  s->metered_slots = m.at("slots").get<std::int64_t>();
+  s->metered_held = resources_from(m.at("held"));
+  s->metered_since_s = m.at("since_s").get<std::int64_t>();
+  s->metered_busy_slot_ms = m.value("busy_slot_ms", std::int64_t{0});
+  s->metered_busy_slots = m.value("busy_slots", std::int64_t{0});
+  s->metered_busy_since_ms = m.value("busy_since_ms", core::TimeMs{0});
 }
 
 }  // namespace
@@ -101,19 +106,6 @@ std::string interval_to_json(const SessionRecord& s) {
   m.close();
   return std::string(b.data(), b.size());
 }
-
-namespace {
-
-void read_interval(const json& m, SessionRecord* s) {
-  s->metered_slots = m.at("slots").get<std::int64_t>();
-  s->metered_held = resources_from(m.at("held"));
-  s->metered_since_s = m.at("since_s").get<std::int64_t>();
-  s->metered_busy_slot_ms = m.value("busy_slot_ms", std::int64_t{0});
-  s->metered_busy_slots = m.value("busy_slots", std::int64_t{0});
-  s->metered_busy_since_ms = m.value("busy_since_ms", core::TimeMs{0});
-}
-
-}  // namespace
 
 Status interval_from_json(std::string_view text, SessionRecord* s) {
   try {
