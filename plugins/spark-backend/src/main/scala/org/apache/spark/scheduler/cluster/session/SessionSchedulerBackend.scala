@@ -211,7 +211,7 @@ final class SessionSchedulerBackend(
     if (!killedTasks.isEmpty)
       killedTasks.retainAll(running.values.flatten.map(t => java.lang.Long.valueOf(t.taskId)).toSet.asJava)
     val steps = RevocationEnforcer.plan(ledger.all.values, running, answered.asScala.toSet,
-      System.currentTimeMillis())
+      System.currentTimeMillis(), settings.killEarly)
     steps.foreach {
       case KillTask(taskId, executorId, reason) =>
         if (killedTasks.add(taskId)) {

@@ -35,7 +35,8 @@ final case class SessionSettings(
     streamingShrinkHoldMs: Long = 60000,
     executorImage: String = "",
     backendOptions: Map[String, String] = Map.empty,
-    warmStart: Boolean = true)
+    warmStart: Boolean = true,
+    killEarly: Boolean = true)
 
 object SessionSettings {
   val Prefix = "spark.session."
@@ -69,6 +70,7 @@ object SessionSettings {
     Setting("executor.warmStart", "true", "let the backend hand executors to JVMs it started ahead of need (the local backend's warm_pool); false: a fresh JVM each"),
     Setting("tls", "false", "speak TLS to sessiond (its api.tls); implied by spark.session.tls.ca"),
     Setting("tls.ca", "", "PEM file of the CAs that sign sessiond's certificate (default: the JVM's trust store)"),
+    Setting("revocation.killEarly", "true", "kill a revoked slot's task at once when its stage's finished tasks say it cannot end before the deadline (it would be killed then anyway); false: every running task waits for the deadline"),
     Setting("demandHold", "2s", "demand reported is the most seen over this window, so executors survive the gap between stages"),
     Setting("streaming.drainTarget", "30s", "streaming: grow when the Kafka backlog would take longer than this to drain at the current slots"),
     Setting("streaming.lowBacklog", "100", "streaming: a backlog of at most this many records counts as drained"),
@@ -158,6 +160,7 @@ object SessionSettings {
       demandHold <- duration("demandHold")
       tls <- boolean("tls")
       warmStart <- boolean("executor.warmStart")
+      killEarly <- boolean("revocation.killEarly")
       tlsCa <- Option(raw("tls.ca")).filter(_.nonEmpty) match {
         case Some(f) if !Files.isReadable(Paths.get(f)) => bad("tls.ca", "cannot read the file")
         case other => Right(other)
@@ -193,7 +196,8 @@ object SessionSettings {
         conf.getOrElse("spark.kubernetes.container.image", "")).map(_.trim).find(_.nonEmpty).getOrElse(""),
       backendOptions = conf.collect { case (k, v) if k.startsWith(BackendPrefix) && k.length > BackendPrefix.length =>
         k.stripPrefix(BackendPrefix) -> v.trim },
-      warmStart = warmStart)
+      warmStart = warmStart,
+      killEarly = killEarly)
   }
 
   /** A token file's first line, trimmed; None when unreadable. */
