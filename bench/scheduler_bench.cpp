@@ -55,7 +55,9 @@ struct Options {
   // One phase only ("first": build + first pass; "full", "incremental", "yunikorn"), for profiling and debugging.
   std::string only;
   std::string dump_leaves;  // per-leaf fairness detail (TSV), for debugging the figure
-  bool rebalance = false;   // the scheduler's rebalance mode (borrowers preempted toward the share split)
+  // The scheduler's rebalance mode (borrowers preempted toward the share
+  // split); --rebalance-threshold / --rebalance-delay-ms turn it on too.
+  core::RebalanceRule rebalance;
   // perf record --control=fifo:CTL,ACK: samples are taken only inside the timed sections of the --only phase.
   std::string perf_ctl, perf_ack;
 };
@@ -66,7 +68,7 @@ void usage() {
          "                       [--churn-per-pass N] [--incremental N] [--incremental-budget-s S]\n"
          "                       [--yk-reps N] [--yk-nodes 500,1000,...] [--only first|full|incremental|yunikorn]\n"
          "                       [--out FILE.json] [--perf-ctl FIFO --perf-ack FIFO] [--dump-leaves FILE]\n"
-         "                       [--rebalance]\n"
+         "                       [--rebalance] [--rebalance-threshold F] [--rebalance-delay-ms N]\n"
          "       scheduler-bench report --bench FILE.json [--yunikorn FILE.jsonl] [--yunikorn-status TEXT]\n"
          "                       [--profile-full FILE] [--profile-incremental FILE] [--source TEXT] --out README.md\n";
 }
@@ -110,8 +112,14 @@ bool parse_options(int argc, char** argv, Options& o) {
     else if (a == "--dump-leaves")
       o.dump_leaves = next();
     else if (a == "--rebalance")
-      o.rebalance = true;
-    else if (a == "--perf-ctl")
+      o.rebalance.on = true;
+    else if (a == "--rebalance-threshold") {
+      o.rebalance.on = true;
+      o.rebalance.threshold = std::stod(next());
+    } else if (a == "--rebalance-delay-ms") {
+      o.rebalance.on = true;
+      o.rebalance.delay_ms = std::stol(next());
+    } else if (a == "--perf-ctl")
       o.perf_ctl = next();
     else if (a == "--perf-ack")
       o.perf_ack = next();
@@ -326,6 +334,9 @@ class ClusterBench {
         {"sla", sla},
         {"shapes", shapes},
         {"grace_ms", kGraceMs},
+        {"rebalance", opt_.rebalance.on},
+        {"rebalance_threshold", opt_.rebalance.threshold},
+        {"rebalance_delay_ms", opt_.rebalance.delay_ms},
         {"interactive_idle_timeout_ms", core::SlaPolicy{}.interactive_idle_timeout_ms}};
   }
 
@@ -488,7 +499,7 @@ class ClusterBench {
     long settle_decisions = 0;
     int passes = 0;
     for (; passes < 20; ++passes) {
-      clock_.advance(core::SlaPolicy{}.interactive_idle_timeout_ms + kGraceMs + 1);
+      clock_.advance(core::SlaPolicy{}.interactive_idle_timeout_ms + kGraceMs + opt_.rebalance.delay_ms + 1);
       const Decisions d = sched_->schedule();
       settle_decisions += static_cast<long>(d.size());
       if (d.empty() && sched_->pending_revocations() == 0) break;

@@ -288,13 +288,18 @@ const std::vector<Option>& options() {
           c.scheduler.share_policy = *s;
           return Status::ok();
         });
-    add("scheduler.rebalance", "", "false", "Also preempt toward the share ratio, not only for ownership.",
+    add(
+        "scheduler.rebalance", "", "false",
+        "Also preempt toward the share ratio, not only for ownership: true, or {threshold: 0.8, delay: 30s} to "
+        "rebalance a group only once a consumer in it has held less than threshold x its share-ratio split for "
+        "the delay (true: threshold 1, delay 0, every pass).",
         [](DaemonConfig& c, const FieldPath& f, const YAML::Node& n) -> Status {
-          auto b = read_bool(f, n);
-          if (!b) return b.status();
-          c.scheduler.rebalance = *b;
+          auto r = read_rebalance(f, n);
+          if (!r) return r.status();
+          c.scheduler.rebalance = *r;
           return Status::ok();
-        });
+        },
+        true);
     add("scheduler.placement", "--placement", "pack", "pack (fewer hosts, more slot sharing) or spread.",
         [](DaemonConfig& c, const FieldPath& f, const YAML::Node& n) -> Status {
           auto s = read_string(f, n);

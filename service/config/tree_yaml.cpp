@@ -109,6 +109,31 @@ Result<core::GraceByClass> read_grace(const FieldPath& ctx, const YAML::Node& n)
   return g;
 }
 
+Result<core::RebalanceRule> read_rebalance(const FieldPath& ctx, const YAML::Node& n) {
+  core::RebalanceRule r;
+  if (n.IsScalar()) {
+    auto b = read_bool(ctx, n);
+    if (!b) return b.status();
+    r.on = *b;
+    return r;
+  }
+  if (!n.IsMap()) return ctx.error(n, "expected true, false or a map with threshold and delay");
+  SCHED_RETURN_IF_ERROR(check_keys(ctx, n, {"threshold", "delay"}));
+  r.on = true;
+  if (n["threshold"]) {
+    auto v = read_number(ctx / "threshold", n["threshold"]);
+    if (!v) return v.status();
+    if (!(*v > 0 && *v <= 1)) return (ctx / "threshold").error(n["threshold"], "must be above 0 and at most 1");
+    r.threshold = *v;
+  }
+  if (n["delay"]) {
+    auto d = read_duration(ctx / "delay", n["delay"]);
+    if (!d) return d.status();
+    r.delay_ms = *d;
+  }
+  return r;
+}
+
 Result<core::TreeSpec> read_tree(const FieldPath& ctx, const YAML::Node& n) {
   if (!n.IsSequence()) return ctx.error(n, "expected a list of consumers");
   core::TreeSpec t;

@@ -9,12 +9,15 @@
 
 #include "config/yaml_fields.hpp"
 #include "core/host_pool.hpp"
+#include "core/share_policy.hpp"
 #include "core/sla.hpp"
 
 namespace sched::config {
 
 // grace: 30s  |  grace: {default: 30s, batch: 10s, interactive: 2m}
 Result<core::GraceByClass> read_grace(const FieldPath& ctx, const YAML::Node& n);
+// rebalance: true  |  rebalance: {threshold: 0.8, delay: 30s}  (a map turns it on)
+Result<core::RebalanceRule> read_rebalance(const FieldPath& ctx, const YAML::Node& n);
 // A list of consumers (name, share, owned, limit, reserved, borrow, grace,
 // plans, children).
 Result<core::TreeSpec> read_tree(const FieldPath& ctx, const YAML::Node& n);

@@ -58,6 +58,9 @@ Result<std::unique_ptr<Scheduler>> Scheduler::create(const SchedulerConfig& conf
                   SchedulerConfig::kMaxResplitTolerance, config.resplit_tolerance);
     return Status::invalid_argument(text);
   }
+  if (!(config.rebalance.threshold > 0 && config.rebalance.threshold <= 1))
+    return Status::invalid_argument("rebalance threshold must be above 0 and at most 1");
+  if (config.rebalance.delay_ms < 0) return Status::invalid_argument("rebalance delay must not be negative");
   auto policy = make_share_policy(config.share_policy, config.rebalance);
   if (!policy) return policy.status();
   std::unique_ptr<Scheduler> s(new Scheduler(config, clock, std::move(*policy)));
@@ -212,6 +215,7 @@ Status Scheduler::set_tree(const TreeSpec& spec, bool check_capacity) {
   }
   tree_ = std::move(next);
   nodes_.assign(tree_.size(), NodeState{});
+  rebalance_wakes_.clear();  // node indices are the new tree's
   // Node indices moved: re-index the claimants of revocations in flight.
   for (auto& [id, r] : revocations_) {
     r.claimant_refs.clear();
@@ -428,6 +432,10 @@ Decisions Scheduler::schedule() {
   revoke_overcommitted();
   unblock_where_room_appeared();
   update_wants();
+  while (!rebalance_wakes_.empty() && rebalance_wakes_.begin()->first <= now_) {
+    mark_dirty(rebalance_wakes_.begin()->second);
+    rebalance_wakes_.erase(rebalance_wakes_.begin());
+  }
   aggregate();
   distribute(ConsumerTree::kRoot, FracResources(hosts_.schedulable_capacity()));
   apply_targets();
@@ -449,6 +457,7 @@ TimeMs Scheduler::next_settle_deadline() const {
   TimeMs t = kNever;
   if (!by_deadline_.empty()) t = std::min(t, by_deadline_.begin()->first);
   if (!idle_deadlines_.empty()) t = std::min(t, idle_deadlines_.begin()->first);
+  if (!rebalance_wakes_.empty()) t = std::min(t, rebalance_wakes_.begin()->first);
   return t;
 }
 
@@ -774,12 +783,22 @@ void Scheduler::distribute(int node, const FracResources& capacity) {
     sh.borrow = plan.borrow;
     sh.victim = cs.victim;
     sh.unit = cs.unit;
+    sh.starving_long = cs.starving_since != kNever && now_ - cs.starving_since >= config_.rebalance.delay_ms;
   }
   // At the root, free room that fits no executor is not handed out: it
   // would go to targets nobody can place.
   const FracResources stranded(last_stranded_);
   policy_->distribute(capacity, norm_, shares, uniform_ ? &config_.slot : nullptr,
                       node == ConsumerTree::kRoot ? &stranded : nullptr);
+  for (std::size_t i = 0; i < tn.children.size(); ++i) {
+    NodeState& cs = nodes_[static_cast<std::size_t>(tn.children[i])];
+    if (!shares[i].starving) {
+      cs.starving_since = kNever;
+    } else if (cs.starving_since == kNever) {
+      cs.starving_since = now_;
+      rebalance_wakes_.insert({now_ + config_.rebalance.delay_ms, node});
+    }
+  }
   // Who gains at this level: the children getting more than they hold.
   gaining_.clear();
   for (std::size_t i = 0; i < tn.children.size(); ++i) {

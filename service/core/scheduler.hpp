@@ -33,8 +33,9 @@ struct SchedulerConfig {
   Resources slot = Resources::of(kCpu, 1000);
   // "hybrid" (ownership + share ratio) or "drf".
   std::string share_policy = "hybrid";
-  // Also preempt toward the share ratio, not only for ownership. Default off.
-  bool rebalance = false;
+  // Also preempt toward the share ratio, not only for ownership (default
+  // off), with its threshold and delay.
+  RebalanceRule rebalance;
   PlacementPolicy placement = PlacementPolicy::kPack;
   SlaPolicy sla;
   // Local time for time-window plans = UTC + this many minutes.
@@ -176,6 +177,9 @@ class Scheduler {
     FracResources last_capacity;
     bool dirty = true;    // the policy must look at it again
     bool queued = false;  // in dirty_nodes_, awaiting aggregation
+    // Rebalance with a threshold: since when it has held less than its
+    // share of its parent's split allows (kNever: it has not).
+    TimeMs starving_since = kNever;
     Reason reason = Reason::kNone;
     std::string beneficiary;     // shown in decisions
     std::vector<int> claimants;  // every consumer a cut here serves
@@ -289,6 +293,9 @@ class Scheduler {
   std::set<std::pair<TimeMs, std::uint64_t>> by_deadline_;
   std::uint64_t next_revocation_ = 1;
   std::set<std::pair<TimeMs, int>> idle_deadlines_;
+  // When a parent must be split again because a child of it will then have
+  // been starving for the rebalance delay: (time, parent node).
+  std::set<std::pair<TimeMs, int>> rebalance_wakes_;
 
   std::vector<int> dirty_sessions_;
   std::vector<std::uint8_t> session_dirty_;

@@ -35,12 +35,35 @@ FracResources whole_units(const FracResources& r, const Resources& unit) {
 
 class HybridSharePolicy final : public SharePolicy {
  public:
-  HybridSharePolicy(bool rebalance, bool ownership) : rebalance_(rebalance), ownership_(ownership) {}
+  HybridSharePolicy(const RebalanceRule& rebalance, bool ownership) : rebalance_(rebalance), ownership_(ownership) {}
 
   std::string_view name() const override { return ownership_ ? "hybrid" : "drf"; }
 
   void distribute(const FracResources& capacity, const DominantShare& norm, std::span<ChildShare> children,
                   const Resources* unit, const FracResources* unusable) override {
+    if (!rebalance_.on || rebalance_.immediate()) {
+      split(capacity, norm, children, unit, unusable, /*keep=*/!rebalance_.on);
+      return;
+    }
+    // The share-ratio split says who is starving; only when one has been
+    // for the delay does it stand, else borrowers keep what they hold.
+    split(capacity, norm, children, unit, unusable, /*keep=*/false);
+    bool due = false;
+    for (std::size_t i = 0; i < children.size(); ++i) {
+      ChildShare& c = children[i];
+      const Resources& u = c.unit.is_zero() && unit != nullptr ? *unit : c.unit;
+      const FracResources below = (c.target * rebalance_.threshold - have_[i]).clamped();
+      c.starving = !u.is_zero() && units_in(below, u) >= 1.0 - 1e-6;
+      due = due || (c.starving && c.starving_long);
+    }
+    if (!due) split(capacity, norm, children, unit, unusable, /*keep=*/true);
+  }
+
+ private:
+  // Steps 1-4 of docs/scheduling.md; `keep`: step 2, borrowers keep what
+  // they hold.
+  void split(const FracResources& capacity, const DominantShare& norm, std::span<ChildShare> children,
+             const Resources* unit, const FracResources* unusable, bool keep) {
     const std::size_t n = children.size();
     g_.assign(n, FracResources{});
     need_.assign(n, FracResources{});
@@ -93,7 +116,7 @@ class HybridSharePolicy final : public SharePolicy {
     // 2. A borrower keeps what it holds beyond its guarantee (unless
     //    rebalancing), up to its demand; a non-borrower keeps nothing extra.
     FracResources total = base;
-    if (!rebalance_) {
+    if (keep) {
       for (std::size_t i = 0; i < n; ++i) {
         const ChildShare& c = children[i];
         if (!c.borrow) continue;
@@ -155,7 +178,7 @@ class HybridSharePolicy final : public SharePolicy {
       } else if (deficit >= 0) {
         c.cut_reason = Reason::kOwnership;
         c.beneficiary = deficit;
-      } else if (rebalance_) {
+      } else if (!keep) {
         c.cut_reason = Reason::kRebalance;
       } else {
         c.cut_reason = capacity_short ? Reason::kCapacity : Reason::kRebalance;
@@ -163,7 +186,6 @@ class HybridSharePolicy final : public SharePolicy {
     }
   }
 
- private:
   // Largest remainder in each child's own unit (its smallest executor
   // shape; `fallback` for a child without one): shares keep their mix of
   // kinds, scaled down to whole units; the units the fractions free go to
@@ -208,7 +230,7 @@ class HybridSharePolicy final : public SharePolicy {
     }
   }
 
-  bool rebalance_;
+  RebalanceRule rebalance_;
   bool ownership_;
   WaterFill fill_;
   std::vector<FracResources> g_, need_, have_, kept_, adds_;
@@ -219,7 +241,7 @@ class HybridSharePolicy final : public SharePolicy {
 
 }  // namespace
 
-Result<std::unique_ptr<SharePolicy>> make_share_policy(std::string_view name, bool rebalance) {
+Result<std::unique_ptr<SharePolicy>> make_share_policy(std::string_view name, const RebalanceRule& rebalance) {
   if (name == "hybrid" || name.empty()) return std::unique_ptr<SharePolicy>(new HybridSharePolicy(rebalance, true));
   if (name == "drf") return std::unique_ptr<SharePolicy>(new HybridSharePolicy(rebalance, false));
   return Status::invalid_argument("unknown share policy '" + std::string(name) + "' (expected hybrid or drf)");

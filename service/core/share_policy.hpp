@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "common/status.hpp"
+#include "core/clock.hpp"
 #include "core/decision.hpp"
 #include "core/preemption_planner.hpp"
 #include "core/resources.hpp"
@@ -28,10 +29,28 @@ struct ChildShare {
   bool borrow = true;
   VictimKey victim;
   Resources unit;  // its smallest executor shape: pool shares come in whole ones (zero: no rounding)
+  // Rebalance with a threshold: it has been starving (below) for the delay.
+  bool starving_long = false;
   // Outputs.
   FracResources target;               // what it should hold (reserved idle included)
   Reason cut_reason = Reason::kNone;  // set when target < hold
   int beneficiary = -1;               // the sibling the cut is for, if any
+  // Rebalance with a threshold: it holds at least one unit less than the
+  // threshold's fraction of its share-ratio split.
+  bool starving = false;
+};
+
+// When borrowers are preempted toward the share-ratio split, not only for
+// ownership. YARN's fair-share preemption has the same two knobs: a sibling
+// group is rebalanced only once one of its children has held less than
+// `threshold` of its share-ratio split for `delay_ms`. Under churn the split
+// moves with every demand change; following each move is a revocation storm.
+struct RebalanceRule {
+  bool on = false;
+  double threshold = 1.0;  // (0, 1]
+  TimeMs delay_ms = 0;
+  // Every pass rebalances: the split as it is, no waiting.
+  bool immediate() const { return threshold >= 1.0 && delay_ms <= 0; }
 };
 
 class SharePolicy {
@@ -55,6 +74,6 @@ class SharePolicy {
 // (weighted DRF), sibling first; a borrower keeps what it holds until an owner
 // asks for it back. With `rebalance`, also back toward the share ratio.
 // "drf": weighted DRF alone; owned amounts are ignored.
-Result<std::unique_ptr<SharePolicy>> make_share_policy(std::string_view name, bool rebalance);
+Result<std::unique_ptr<SharePolicy>> make_share_policy(std::string_view name, const RebalanceRule& rebalance);
 
 }  // namespace sched::core

@@ -182,9 +182,9 @@ Result<Scenario> parse_root(const YAML::Node& root, const std::string& source) {
     sc.config.sla.interactive_idle_timeout_ms = *d;
   }
   if (root["rebalance"]) {
-    auto b = read_bool(ctx / "rebalance", root["rebalance"]);
-    if (!b) return b.status();
-    sc.config.rebalance = *b;
+    auto r = read_rebalance(ctx / "rebalance", root["rebalance"]);
+    if (!r) return r.status();
+    sc.config.rebalance = *r;
   }
   if (root["policy"]) {
     auto p = read_string(ctx / "policy", root["policy"]);

@@ -270,6 +270,8 @@ def test_tokens(running):
     ("sessions: {lease_ttl: soon}\n", "sessions.lease_ttl"),
     ("listen: nowhere\n", "listen: expected HOST:PORT"),
     ("scheduler: {placement: diagonal}\n", "scheduler.placement"),
+    ("scheduler: {rebalance: {threshold: 2}}\n", "scheduler.rebalance.threshold: must be above 0 and at most 1"),
+    ("scheduler: {rebalance: sometimes}\n", "scheduler.rebalance: expected true or false"),
     ("scheduler: {resplit_tolerance: 0.5}\n", "scheduler.resplit_tolerance: must be between 0 and 0.05"),
     ("api: {io_threads: 0}\n", "api.io_threads: expected auto or a count from 1 to 64"),
     ("api: {io_threads: lots}\n", "api.io_threads: expected auto or a count from 1 to 64"),

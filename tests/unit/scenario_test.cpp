@@ -127,11 +127,16 @@ idle_timeout: 2m
 start: tue 08:30
 consumers: []
 )"));
-  EXPECT_TRUE(sc.config.rebalance);
+  EXPECT_TRUE(sc.config.rebalance.on);
   EXPECT_EQ(sc.config.share_policy, "drf");
   EXPECT_EQ(sc.config.placement, core::PlacementPolicy::kSpread);
   EXPECT_EQ(sc.config.sla.interactive_idle_timeout_ms, 120'000);
   EXPECT_EQ(sc.start, 5 * kDayMs + (8 * 3600 + 30 * 60) * 1000);
+  const core::RebalanceRule r =
+      Parse("capacity: 4\nrebalance: {threshold: 0.8, delay: 30s}\nconsumers: []\n").config.rebalance;
+  EXPECT_TRUE(r.on);
+  EXPECT_DOUBLE_EQ(r.threshold, 0.8);
+  EXPECT_EQ(r.delay_ms, 30'000);
   EXPECT_EQ(Parse("capacity: 4\nstart: \"09:15\"\nconsumers: []\n").start, 4 * kDayMs + (9 * 3600 + 15 * 60) * 1000);
 }
 
@@ -474,6 +479,12 @@ TEST(ParseScenarioErrorTest, OptionValues) {
               "x.yaml:2: placement: unknown placement policy 'best' (expected pack or spread)");
   ExpectError("capacity: 4\nrebalance: sometimes\nconsumers: []\n",
               "x.yaml:2: rebalance: expected true or false, got 'sometimes'");
+  ExpectError("capacity: 4\nrebalance: {threshold: 1.5}\nconsumers: []\n",
+              "x.yaml:2: rebalance.threshold: must be above 0 and at most 1");
+  ExpectError("capacity: 4\nrebalance: {delay: soon}\nconsumers: []\n",
+              "x.yaml:2: rebalance.delay: 'soon' is not a duration (e.g. 30s, 5m, 1h30m)");
+  ExpectError("capacity: 4\nrebalance: {every: 5s}\nconsumers: []\n",
+              "x.yaml:2: rebalance.every: unknown field (expected one of: threshold, delay)");
   ExpectError("capacity: 4\nreport: pies\nconsumers: []\n", "x.yaml:2: report: expected slots or vectors");
   ExpectError("capacity: 4\nstart: someday 08:00\nconsumers: []\n",
               "x.yaml:2: start: expected \"HH:MM\" or \"mon HH:MM\"");

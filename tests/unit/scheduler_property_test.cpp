@@ -292,8 +292,9 @@ void check_stable(Harness& h, const std::string& when) {
 struct RunOptions {
   bool keep_going = false;  // determinism runs compare logs even after a failure
   bool rebalance = false;
-  bool multi_kind = false;     // cpu and memory; executors of several sizes
-  bool heterogeneous = false;  // and different memory per core
+  bool rebalance_delayed = false;  // rebalance with a threshold and a delay
+  bool multi_kind = false;         // cpu and memory; executors of several sizes
+  bool heterogeneous = false;      // and different memory per core
   int steps = 10;
 };
 
@@ -302,7 +303,11 @@ struct RunOptions {
 std::string run_random(std::uint32_t seed, const RunOptions& opt) {
   Gen g(seed);
   core::SchedulerConfig cfg;
-  cfg.rebalance = opt.rebalance;
+  cfg.rebalance.on = opt.rebalance || opt.rebalance_delayed;
+  if (opt.rebalance_delayed) {
+    cfg.rebalance.threshold = 0.8;
+    cfg.rebalance.delay_ms = 2 * kGrace;
+  }
   cfg.sla.grace_ms = {kGrace, kGrace, kGrace};
   // The properties are of the incremental passes themselves; the periodic
   // full pass (which only finds more to do) is exercised by check_converges.
@@ -380,7 +385,7 @@ std::string run_random(std::uint32_t seed, const RunOptions& opt) {
         std::fprintf(stderr, "  t=+%lld %s\n", static_cast<long long>(h.log()[i].at - (end - kGrace)),
                      h.log()[i].to_string().c_str());
     }
-    if (!opt.rebalance) {
+    if (!cfg.rebalance.on) {
       check_owners_served(h.s(), when + " (one grace later)",
                           opt.heterogeneous ? kHeterogeneousShortfall
                           : opt.multi_kind  ? kMultiSizeShortfall
@@ -431,6 +436,12 @@ TEST(Properties, RebalanceRandomSequences) {
   run_seeds(1001, 1150, o);
 }
 
+TEST(Properties, DelayedRebalanceRandomSequences) {
+  RunOptions o;
+  o.rebalance_delayed = true;
+  run_seeds(7001, 7150, o);
+}
+
 TEST(Properties, MultiKindRandomSequences) {
   RunOptions o;
   o.multi_kind = true;
@@ -448,6 +459,7 @@ TEST(Properties, Deterministic) {
     if (skip_seed(seed)) continue;
     RunOptions o;
     o.rebalance = seed % 2 == 0;
+    o.rebalance_delayed = seed % 7 == 0;
     o.multi_kind = seed % 3 == 0;
     o.heterogeneous = seed % 5 == 0;
     o.keep_going = true;

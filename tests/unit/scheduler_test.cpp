@@ -74,7 +74,7 @@ TEST(Scheduler, ReferenceScenario) {
 
 TEST(Scheduler, RebalanceMovesTowardShareRatio) {
   core::SchedulerConfig c = with_grace(10'000);
-  c.rebalance = true;
+  c.rebalance.on = true;
   Harness h(c);
   h.add_hosts(1, 20);
   ASSERT_TRUE(h.set_tree(kReferenceTree).is_ok());
@@ -86,6 +86,82 @@ TEST(Scheduler, RebalanceMovesTowardShareRatio) {
   // B's 20 split 1:3 between B1 and B2.
   EXPECT_EQ(h.consumer_slots("/B/B1"), 5);
   EXPECT_EQ(h.consumer_slots("/B/B2"), 15);
+}
+
+// Two consumers that own nothing: the share-ratio split of 20 is 10:10.
+const char* kTwoBorrowers = R"(
+  - {name: A, share: 1, owned: 0}
+  - {name: B, share: 1, owned: 0}
+)";
+
+core::SchedulerConfig with_rebalance(double threshold, core::TimeMs delay_ms) {
+  core::SchedulerConfig c = with_grace(1'000);
+  c.rebalance = core::RebalanceRule{true, threshold, delay_ms};
+  return c;
+}
+
+TEST(Scheduler, RebalanceWaitsForTheDelayBeforePreempting) {
+  Harness h(with_rebalance(0.8, 30'000));
+  h.add_hosts(1, 20);
+  ASSERT_TRUE(h.set_tree(kTwoBorrowers).is_ok());
+  ASSERT_TRUE(h.add("a", "/A", 20).is_ok());
+  h.settle();
+  ASSERT_EQ(h.consumer_slots("/A"), 20);
+  ASSERT_TRUE(h.add("b", "/B", 20).is_ok());
+  // B starves (0 of its 10), but not yet for the delay: A keeps its 20.
+  auto early = h.run_for(29'000);
+  EXPECT_TRUE(Harness::of_kind(early, core::DecisionKind::kRevoke).empty());
+  EXPECT_EQ(h.consumer_slots("/A"), 20);
+  // At the delay the split stands: 10 revoked from A for B.
+  auto later = h.run_for(3'000);
+  auto revokes = Harness::of_kind(later, core::DecisionKind::kRevoke);
+  ASSERT_FALSE(revokes.empty());
+  EXPECT_EQ(revokes[0].reason, core::Reason::kRebalance);
+  EXPECT_EQ(h.consumer_slots("/A"), 10);
+  EXPECT_EQ(h.consumer_slots("/B"), 10);
+}
+
+TEST(Scheduler, RebalanceLeavesAConsumerAtTheThresholdAlone) {
+  for (const std::int64_t a_first : {12, 13}) {
+    Harness h(with_rebalance(0.8, 5'000));
+    h.add_hosts(1, 20);
+    ASSERT_TRUE(h.set_tree(kTwoBorrowers).is_ok());
+    ASSERT_TRUE(h.add("a", "/A", a_first).is_ok());
+    h.settle();
+    // B takes the rest; both want more than their 10 of the split.
+    ASSERT_TRUE(h.add("b", "/B", 20).is_ok());
+    h.run_for(60'000);
+    h.settle();
+    if (a_first == 12) {
+      // B holds 8 = 0.8 x 10: not starving, so no one is preempted.
+      EXPECT_EQ(h.consumer_slots("/A"), 12);
+      EXPECT_EQ(h.consumer_slots("/B"), 8);
+    } else {
+      // B holds 7, a slot below 0.8 x 10: after the delay, 10:10.
+      EXPECT_EQ(h.consumer_slots("/A"), 10);
+      EXPECT_EQ(h.consumer_slots("/B"), 10);
+    }
+  }
+}
+
+TEST(Scheduler, RebalanceForgetsAStarvingThatEnded) {
+  Harness h(with_rebalance(0.8, 10'000));
+  h.add_hosts(1, 20);
+  ASSERT_TRUE(h.set_tree(kTwoBorrowers).is_ok());
+  ASSERT_TRUE(h.add("a", "/A", 20).is_ok());
+  h.settle();
+  ASSERT_TRUE(h.add("b", "/B", 20).is_ok());
+  h.run_for(6'000);
+  // B stops wanting before the delay; it wants again later: the delay
+  // counts from then, not from the first time.
+  ASSERT_TRUE(h.demand("b", 0).is_ok());
+  h.run_for(1'000);
+  ASSERT_TRUE(h.demand("b", 20).is_ok());
+  auto d = h.run_for(8'000);
+  EXPECT_TRUE(Harness::of_kind(d, core::DecisionKind::kRevoke).empty());
+  EXPECT_EQ(h.consumer_slots("/A"), 20);
+  h.run_for(5'000);
+  EXPECT_EQ(h.consumer_slots("/B"), 10);
 }
 
 TEST(Scheduler, FreePoolSplitByShareAfterOwnership) {
