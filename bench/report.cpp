@@ -131,7 +131,7 @@ std::string kept_sections(const std::string& path) {
 
 // The whole README as text; throws json::exception when a figure is missing.
 std::string render(json b, const std::vector<json>& yk, const std::string& yk_status, const std::string& prof_full,
-                   const std::string& prof_inc, const std::string& run_cmd, const std::string& source) {
+                   const std::string& prof_inc, const std::string& run_cmd, const std::string& source, json rebalance) {
   std::ostringstream o;
   // Non-const, so a missing figure reads as null and throws on use instead of being undefined behaviour.
   json& m = b["machine"];
@@ -293,6 +293,39 @@ std::string render(json b, const std::vector<json>& yk, const std::string& yk_st
        "no executor shape of the mix fits any more (cpu left where memory ran out, or the reverse). **Session "
        "targets** is Σ target × shape over sessions ÷ capacity: what the share split asked for, placed or not.\n\n";
 
+  // --- the same churn with rebalance on
+  if (!rebalance.is_null()) {
+    json& rc = rebalance["cluster"];
+    json& rw = rc["workload"];
+    auto after_loop = [](json& cl) -> json {
+      for (const json& s : cl["states"])
+        if (s["label"].get<std::string>() == "after the incremental loop") return s;
+      return json();
+    };
+    const json mine = after_loop(c), theirs = after_loop(rc);
+    o << "## With rebalance (threshold " << fmt("%g", rw["rebalance_threshold"].get<double>()) << ", delay "
+      << fmt("%g s", rw["rebalance_delay_ms"].get<double>() / 1000) << ")\n\n"
+      << "The same cluster and churn (" << grouped(rc["incremental"]["changes"]) << " changes) with `rebalance: "
+      << "{threshold: " << fmt("%g", rw["rebalance_threshold"].get<double>())
+      << ", delay: " << fmt("%gs", rw["rebalance_delay_ms"].get<double>() / 1000)
+      << "}`: a sibling group goes back to the share split once one of its consumers has held less than the "
+         "threshold of its part for the delay (docs/scheduling.md). The default mode above lets borrowers keep "
+         "what they hold, so after churn its Jain reflects history; this run shows what preempting toward the "
+         "split buys and costs. The snapshot moves the clock past the delay too.\n\n"
+      << "| mode | changes/s | decisions/s | p99 per change | Jain after the loop | target ÷ entitlement | "
+         "cpu used | memory used | gpu used |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+    auto row = [&](const char* name, json& cl, const json& st) {
+      o << "| " << name << " | " << rate(cl["incremental"]["changes_per_sec"]) << " | "
+        << rate(cl["incremental"]["decisions_per_sec"]) << " | " << micros(cl["incremental"]["latency_us"]["p99"])
+        << " | **" << fmt("%.4f", st["jain"].get<double>()) << "** | "
+        << fmt("%.4f", st.value("jain_scheduler_target_vs_entitlement", 0.0)) << " | " << pct(st["utilisation"]["cpu"])
+        << " | " << pct(st["utilisation"]["memory"]) << " | " << pct(st["utilisation"]["gpu"]) << " |\n";
+    };
+    if (!mine.is_null() && c.contains("incremental")) row("default (borrowers keep)", c, mine);
+    if (!theirs.is_null()) row("rebalance", rc, theirs);
+    o << "\n";
+  }
+
   // --- YuniKorn
   o << "## Side by side with YuniKorn\n\n"
     << "YuniKorn core's `BenchmarkScheduling` (see `bench/yunikorn/README.md`): N identical nodes of "
@@ -402,7 +435,8 @@ std::string render(json b, const std::vector<json>& yk, const std::string& yk_st
 }  // namespace
 
 int render_report(int argc, char** argv) {
-  std::string bench_path, yk_path, yk_status, prof_full, prof_inc, out_path, source, run_cmd = "bench/run.sh";
+  std::string bench_path, yk_path, yk_status, prof_full, prof_inc, out_path, source, run_cmd = "bench/run.sh",
+                                                                                     rebalance_path;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     const char* v = i + 1 < argc ? argv[i + 1] : nullptr;
@@ -415,6 +449,8 @@ int render_report(int argc, char** argv) {
       bench_path = v;
     else if (a == "--yunikorn")
       yk_path = v;
+    else if (a == "--rebalance-bench")
+      rebalance_path = v;
     else if (a == "--yunikorn-status")
       yk_status = v;
     else if (a == "--profile-full")
@@ -443,6 +479,15 @@ int render_report(int argc, char** argv) {
     std::cerr << "report: cannot parse " << bench_path << ": " << e.what() << "\n";
     return 1;
   }
+  json rebalance;
+  if (!rebalance_path.empty()) {
+    try {
+      rebalance = json::parse(read_file(rebalance_path));
+    } catch (const std::exception& e) {
+      std::cerr << "report: cannot parse " << rebalance_path << ": " << e.what() << "\n";
+      return 1;
+    }
+  }
   std::vector<json> yk;
   if (!yk_path.empty()) {
     std::istringstream in(read_file(yk_path));
@@ -457,7 +502,7 @@ int render_report(int argc, char** argv) {
 
   std::string text;
   try {
-    text = render(b, yk, yk_status, prof_full, prof_inc, run_cmd, source);
+    text = render(b, yk, yk_status, prof_full, prof_inc, run_cmd, source, rebalance);
   } catch (const json::exception& e) {
     std::cerr << "report: " << bench_path << " lacks a figure the report needs (a partial --only run?): " << e.what()
               << "\n";

@@ -10,6 +10,7 @@
 #   SKIP_PROFILE=1      do not run the perf profile (needs perf; builds $PROFILE_BUILD_DIR with frame pointers)
 #   PROFILE_BUILD_DIR   build tree for the profile (default: build-profile)
 #   SKIP_REPORT=1       leave bench/README.md as it is
+#   SKIP_REBALANCE=1    do not run the churn again with rebalance on (REBALANCE_THRESHOLD [0.8], REBALANCE_DELAY_MS [30000])
 # Extra arguments go to scheduler-bench, e.g. `bench/run.sh --incremental-budget-s 120`.
 set -euo pipefail
 
@@ -62,6 +63,16 @@ else
 fi
 log "running ${PIN[*]} $BENCH $*"
 "${PIN[@]}" "$BENCH" --out "$OUT/scheduler-bench.json" "$@" | tee "$OUT/scheduler-bench.txt"
+
+# The same churn with rebalance on (threshold and delay), for the fairness it buys and what it costs.
+REBALANCE_ARGS=()
+if [[ "${SKIP_REBALANCE:-0}" != "1" ]]; then
+    log "running the incremental loop again with rebalance on"
+    "${PIN[@]}" "$BENCH" --only incremental --rebalance-threshold "${REBALANCE_THRESHOLD:-0.8}" \
+        --rebalance-delay-ms "${REBALANCE_DELAY_MS:-30000}" --out "$OUT/scheduler-bench-rebalance.json" "$@" \
+        | tee "$OUT/scheduler-bench-rebalance.txt"
+    REBALANCE_ARGS=(--rebalance-bench "$OUT/scheduler-bench-rebalance.json")
+fi
 
 # ------------------------------------------------------------------ YuniKorn
 YK_JSON="$OUT/yunikorn.jsonl"
@@ -121,5 +132,5 @@ fi
 if [[ "${SKIP_REPORT:-0}" != "1" ]]; then
     "$BENCH" report --source "commit $SOURCE" --bench "$OUT/scheduler-bench.json" \
         --yunikorn "$YK_JSON" --yunikorn-status "$YK_STATUS" \
-        --profile-full "$PROF_FULL" --profile-incremental "$PROF_INC" --out bench/README.md
+        --profile-full "$PROF_FULL" --profile-incremental "$PROF_INC" "${REBALANCE_ARGS[@]}" --out bench/README.md
 fi

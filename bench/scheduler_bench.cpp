@@ -70,6 +70,7 @@ void usage() {
          "                       [--out FILE.json] [--perf-ctl FIFO --perf-ack FIFO] [--dump-leaves FILE]\n"
          "                       [--rebalance] [--rebalance-threshold F] [--rebalance-delay-ms N]\n"
          "       scheduler-bench report --bench FILE.json [--yunikorn FILE.jsonl] [--yunikorn-status TEXT]\n"
+         "                       [--rebalance-bench FILE.json]\n"
          "                       [--profile-full FILE] [--profile-incremental FILE] [--source TEXT] --out README.md\n";
 }
 
