@@ -607,15 +607,18 @@ class ClusterBench {
   void dump_leaves(const std::string& label, const std::vector<FracResources>& demand,
                    const std::vector<FracResources>& ent, const std::vector<long>& short_slots, const Dominant& dom) {
     std::ofstream f(opt_.dump_leaves, std::ios::app);
-    f << "# " << label << "\npath\tshort\tdemand_dom\tent_dom\theld_dom\ttarget_dom\tx\theld\tent\ttarget\n";
+    f << "# " << label << "\npath\tshort\tdemand_dom\tent_dom\theld_dom\ttarget_dom\tx\theld\tent\ttarget\tshare\towned\tdemand\tsched_demand\n";
     for (std::size_t i = 0; i < w_.nodes.size(); ++i) {
-      if (!w_.nodes[i].is_leaf()) continue;
+      // Leaves, and the tenants (the root's children): where a leaf's x comes from.
+      if (!w_.nodes[i].is_leaf() && w_.nodes[i].parent != 0) continue;
       const Resources held = sched_->consumer_held(sched_index_[i]);
       const double e = dom.of(ent[i]);
       f << w_.nodes[i].path << "\t" << short_slots[i] << "\t" << dom.of(demand[i]) << "\t" << e << "\t"
         << dom.of(FracResources(held)) << "\t" << dom.of(sched_->consumer_target(sched_index_[i])) << "\t"
         << (e > 0 ? dom.of(FracResources(held)) / e : 0) << "\t" << held.to_string() << "\t" << frac_text(ent[i])
-        << "\t" << frac_text(sched_->consumer_target(sched_index_[i])) << "\n";
+        << "\t" << frac_text(sched_->consumer_target(sched_index_[i])) << "\t" << w_.nodes[i].share << "\t"
+        << w_.nodes[i].owned.to_string() << "\t" << frac_text(demand[i]) << "\t"
+        << frac_text(sched_->consumer_demand(sched_index_[i])) << "\n";
     }
   }
 
