@@ -22,7 +22,7 @@ class io_context;
 namespace sched::backend::local {
 
 struct WarmPoolConfig {
-  int size = 0;                                                     // ready processes per warm command; 0: no pool
+  int size = 1;                                                     // ready processes per warm command; 0: no pool
   std::chrono::milliseconds idle{std::chrono::minutes(10)};         // a command unused this long is let go
   std::chrono::milliseconds refill_delay{std::chrono::seconds(3)};  // after a hand-off, before its replacement
   int commands = 4;  // distinct warm commands kept at once; the least recently used is let go first

@@ -35,9 +35,12 @@ def spark_env():
 
 
 def spark_config(data_dir, grace="2s", slot_memory="512Mi", hosts=(("h1", 10), ("h2", 10)), extra="",
-                 tree=REFERENCE_TREE):
-    """The integration harness's daemon configuration, sized for Spark."""
+                 tree=REFERENCE_TREE, warm_pool=0):
+    """The integration harness's daemon configuration, sized for Spark. No
+    warm pool unless asked for (the local backend's default is 1): its JVMs
+    would take CPU from the tests that do not need it."""
     text = base_config(data_dir, tree=tree, grace=grace, extra=extra)
+    text = text.replace("  local:\n", "  local:\n    warm_pool: %d\n" % warm_pool, 1)
     text = text.replace("slot: {cpu: 1, memory: 1Gi}", "slot: {cpu: 1, memory: %s}" % slot_memory)
     host_lines = "".join("      - {name: %s, cpu: %d, memory: 40Gi}\n" % h for h in hosts)
     start = text.index("    hosts:\n") + len("    hosts:\n")

@@ -18,8 +18,8 @@ PI = ["--class", "io.sessionscheduler.examples.SparkPi", EXAMPLES_JAR]
 
 
 def warm_config(data_dir):
-    return spark_config(data_dir, hosts=(("h1", 4),)).replace(
-        "  local:\n", "  local:\n    warm_pool: 1\n    warm_pool_refill_delay: 1s\n", 1)
+    return spark_config(data_dir, hosts=(("h1", 4),), warm_pool=1).replace(
+        "    warm_pool: 1\n", "    warm_pool: 1\n    warm_pool_refill_delay: 1s\n", 1)
 
 
 def processes_under(data_dir):
