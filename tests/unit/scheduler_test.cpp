@@ -2,6 +2,8 @@
 // preemption order and deadlines, placement, drains, limits, plans in time.
 #include <gtest/gtest.h>
 
+#include <memory>
+
 #include "scheduler_harness.hpp"
 
 namespace sched::testing {
@@ -94,19 +96,28 @@ const char* kTwoBorrowers = R"(
   - {name: B, share: 1, owned: 0}
 )";
 
-core::SchedulerConfig with_rebalance(double threshold, core::TimeMs delay_ms) {
-  core::SchedulerConfig c = with_grace(1'000);
-  c.rebalance = core::RebalanceRule{true, threshold, delay_ms};
-  return c;
-}
+// Rebalance with threshold 0.8 on two borrowers of 20 slots; A asks first
+// and gets what it asks for.
+class DelayedRebalance : public ::testing::Test {
+ protected:
+  Harness& start(core::TimeMs delay_ms, std::int64_t a_demand) {
+    core::SchedulerConfig c = with_grace(1'000);
+    c.rebalance = core::RebalanceRule{true, 0.8, delay_ms};
+    h_ = std::make_unique<Harness>(c);
+    h_->add_hosts(1, 20);
+    EXPECT_TRUE(h_->set_tree(kTwoBorrowers).is_ok());
+    EXPECT_TRUE(h_->add("a", "/A", a_demand).is_ok());
+    h_->settle();
+    EXPECT_EQ(h_->consumer_slots("/A"), a_demand);
+    return *h_;
+  }
 
-TEST(Scheduler, RebalanceWaitsForTheDelayBeforePreempting) {
-  Harness h(with_rebalance(0.8, 30'000));
-  h.add_hosts(1, 20);
-  ASSERT_TRUE(h.set_tree(kTwoBorrowers).is_ok());
-  ASSERT_TRUE(h.add("a", "/A", 20).is_ok());
-  h.settle();
-  ASSERT_EQ(h.consumer_slots("/A"), 20);
+ private:
+  std::unique_ptr<Harness> h_;
+};
+
+TEST_F(DelayedRebalance, WaitsForTheDelayBeforePreempting) {
+  Harness& h = start(30'000, 20);
   ASSERT_TRUE(h.add("b", "/B", 20).is_ok());
   // B starves (0 of its 10), but not yet for the delay: A keeps its 20.
   auto early = h.run_for(29'000);
@@ -121,13 +132,9 @@ TEST(Scheduler, RebalanceWaitsForTheDelayBeforePreempting) {
   EXPECT_EQ(h.consumer_slots("/B"), 10);
 }
 
-TEST(Scheduler, RebalanceLeavesAConsumerAtTheThresholdAlone) {
+TEST_F(DelayedRebalance, LeavesAConsumerAtTheThresholdAlone) {
   for (const std::int64_t a_first : {12, 13}) {
-    Harness h(with_rebalance(0.8, 5'000));
-    h.add_hosts(1, 20);
-    ASSERT_TRUE(h.set_tree(kTwoBorrowers).is_ok());
-    ASSERT_TRUE(h.add("a", "/A", a_first).is_ok());
-    h.settle();
+    Harness& h = start(5'000, a_first);
     // B takes the rest; both want more than their 10 of the split.
     ASSERT_TRUE(h.add("b", "/B", 20).is_ok());
     h.run_for(60'000);
@@ -144,12 +151,8 @@ TEST(Scheduler, RebalanceLeavesAConsumerAtTheThresholdAlone) {
   }
 }
 
-TEST(Scheduler, RebalanceForgetsAStarvingThatEnded) {
-  Harness h(with_rebalance(0.8, 10'000));
-  h.add_hosts(1, 20);
-  ASSERT_TRUE(h.set_tree(kTwoBorrowers).is_ok());
-  ASSERT_TRUE(h.add("a", "/A", 20).is_ok());
-  h.settle();
+TEST_F(DelayedRebalance, ForgetsAStarvingThatEnded) {
+  Harness& h = start(10'000, 20);
   ASSERT_TRUE(h.add("b", "/B", 20).is_ok());
   h.run_for(6'000);
   // B stops wanting before the delay; it wants again later: the delay
