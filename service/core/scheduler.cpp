@@ -72,6 +72,7 @@ Scheduler::Scheduler(const SchedulerConfig& config, const Clock* clock, std::uni
   auto empty = ConsumerTree::build(TreeSpec{}, config_.slot);
   tree_ = std::move(empty.value());
   nodes_.assign(tree_.size(), NodeState{});
+  fill_index_.reset(tree_);
   plans_ = tree_.plans_at(clock_->now_ms(), config_.utc_offset_min);
   refresh_norm();
 }
@@ -234,6 +235,9 @@ Status Scheduler::set_tree(const TreeSpec& spec, bool check_capacity) {
     add_hold(node, shape_of(s) * s.effective());
     add_held_all(node, shape_of(s) * s.held);
   }
+  fill_index_.reset(tree_);
+  for (const auto& [si, node] : moves)
+    if (const int g = hungry_.group_of(si); g >= 0) fill_index_.add(si, g, node);
   load_plans(clock_->now_ms());
   return Status::ok();
 }
@@ -335,7 +339,7 @@ Status Scheduler::unregister_session(std::string_view id) {
   mark_dirty(s.consumer);
   if (s.idle_since) idle_deadlines_.erase({*s.idle_since + config_.sla.interactive_idle_timeout_ms, idx});
   unplaced_.erase(idx);
-  hungry_.erase(idx);
+  not_hungry(idx);
   session_by_id_.erase(it);
   if (!whole_slots(s.spec.shape)) {
     --nonuniform_sessions_;
@@ -886,12 +890,10 @@ void Scheduler::apply_targets() {
       unplaced_.insert(si, shape_of(s));
       unplaced_.touch(si);
     }
-    if (s.want > s.target) {
-      hungry_.insert(si, shape_of(s));
-      hungry_.touch(si);
-    } else {
-      hungry_.erase(si);
-    }
+    if (s.want > s.target)
+      hungry(si);
+    else
+      not_hungry(si);
   }
   // Hosts where sessions short of their target already run executors: taking
   // slots there lets them move without starting a JVM. Built when needed.
@@ -1358,6 +1360,77 @@ void Scheduler::keep_room_for_special_kinds() {
   hosts_.set_keep(keep);
 }
 
+void Scheduler::hungry(int si) {
+  if (!hungry_.contains(si)) {
+    const Session& s = sessions_[static_cast<std::size_t>(si)];
+    hungry_.insert(si, shape_of(s));
+    fill_index_.add(si, hungry_.group_of(si), s.consumer);
+  }
+  hungry_.touch(si);
+}
+
+void Scheduler::not_hungry(int si) {
+  const int g = hungry_.group_of(si);
+  if (g < 0) return;
+  fill_index_.remove(si, g, sessions_[static_cast<std::size_t>(si)].consumer);
+  hungry_.erase(si);
+}
+
+std::vector<int> Scheduler::promised_hosts() const {
+  std::vector<int> hosts;
+  for (const auto& [h, ids] : promises_) {
+    for (std::uint64_t id : ids) {
+      const Revocation& r = revocations_.at(id);
+      if (r.reason != Reason::kDrain && !r.claimant_refs.empty()) {
+        hosts.push_back(h);
+        break;
+      }
+    }
+  }
+  std::sort(hosts.begin(), hosts.end());
+  return hosts;
+}
+
+template <typename F>
+void Scheduler::for_each_claimant(int group, int host, F&& f) const {
+  // Every promise there must name the session: the first one's claimants
+  // are all there is to look at.
+  const Revocation* first = nullptr;
+  for (std::uint64_t id : promises_.at(host)) {
+    const Revocation& r = revocations_.at(id);
+    if (r.reason != Reason::kDrain && !r.claimant_refs.empty()) {
+      first = &r;
+      break;
+    }
+  }
+  if (first == nullptr) return;
+  auto consider = [&](int si) {
+    if (!promised_elsewhere(sessions_[static_cast<std::size_t>(si)], host)) f(si);
+  };
+  std::vector<int> stack;
+  for (const ClaimantRef& c : first->claimant_refs) {
+    if (c.session >= 0) {
+      if (sessions_[static_cast<std::size_t>(c.session)].seq == c.seq && hungry_.group_of(c.session) == group)
+        consider(c.session);
+      continue;
+    }
+    if (c.node < 0) continue;
+    stack.assign(1, c.node);
+    while (!stack.empty()) {
+      const int n = stack.back();
+      stack.pop_back();
+      if (fill_index_.count(group, n) == 0) continue;
+      const auto& node = tree_.node(n);
+      if (node.is_leaf()) {
+        for (const FillIndex::Member& m : fill_index_.members(n))
+          if (m.group == group) consider(m.session);
+      } else {
+        stack.insert(stack.end(), node.children.begin(), node.children.end());
+      }
+    }
+  }
+}
+
 void Scheduler::fill_idle() {
   if (hungry_.empty()) return;
   // Free capacity nobody's target claimed (rounding, shapes that did not
@@ -1373,14 +1446,21 @@ void Scheduler::fill_idle() {
   // the tree as the share split does; one flat ranking of leaves would
   // pour it into whichever subtree has leaves with large shares. Levels
   // are looked up once per node and pass, and again only on the path a
-  // grant changes.
-  fill_level_.resize(nodes_.size());
-  fill_level_stamp_.resize(nodes_.size(), 0);
-  fill_count_.resize(nodes_.size(), 0);
-  fill_next_.resize(nodes_.size(), 0);
-  fill_end_.resize(nodes_.size(), 0);
+  // grant changes. The hungry are counted per node as they come and go
+  // (fill_index_), so a pass costs what it hands out, not what waits.
+  const std::size_t n_nodes = nodes_.size();
+  fill_level_.resize(n_nodes);
+  fill_level_stamp_.resize(n_nodes, 0);
+  fill_extra_.resize(n_nodes, 0);
+  fill_dropped_.resize(n_nodes, 0);
+  fill_tried_.resize(sessions_.size(), 0);
+  fill_listed_.resize(sessions_.size(), 0);
+  fill_touched_.resize(n_nodes, 0);
   if (++fill_stamp_ == 0) {
+    std::fill(fill_touched_.begin(), fill_touched_.end(), 0);
     std::fill(fill_level_stamp_.begin(), fill_level_stamp_.end(), 0);
+    std::fill(fill_tried_.begin(), fill_tried_.end(), 0);
+    std::fill(fill_listed_.begin(), fill_listed_.end(), 0);
     fill_stamp_ = 1;
   }
   auto node_level = [&](int node) {
@@ -1393,76 +1473,146 @@ void Scheduler::fill_idle() {
     }
     return fill_level_[n];
   };
-  std::vector<FillCandidate>& cands = fill_cands_;
-  cands.clear();
-  std::vector<int> seen;
-  // Less capacity kept idle for reservations is more for everyone.
-  const FracResources reserved = nodes_[static_cast<std::size_t>(ConsumerTree::kRoot)].reserved_idle;
-  const bool less_reserved = !last_fill_reserved_.fits_in(reserved);
-  last_fill_reserved_ = reserved;
   auto& groups = hungry_.groups();
+  // Room a revocation frees is promised to its claimants. Per shape: the
+  // promised hosts with room for it when there is no room anywhere else
+  // (-1: not worked out since the last grant; 0: there is room elsewhere).
+  const std::vector<int> promised = promised_hosts();
+  std::vector<std::int8_t> only_promised(groups.size(), promised.empty() ? 0 : -1);
+  std::vector<std::vector<int>> promised_room(groups.size());
+  auto promised_only = [&](int g) -> const std::vector<int>* {
+    std::int8_t& state = only_promised[static_cast<std::size_t>(g)];
+    std::vector<int>& hosts = promised_room[static_cast<std::size_t>(g)];
+    if (state < 0) {
+      const Resources& shape = groups[static_cast<std::size_t>(g)].shape;
+      hosts.clear();
+      std::int64_t room = 0;
+      for (int h : promised) {
+        const std::int64_t r = hosts_.room_for(h, shape);
+        if (r <= 0) continue;
+        hosts.push_back(h);
+        room += r;
+      }
+      state = hosts_.total_room(shape) > room ? 0 : 1;
+    }
+    return state == 1 ? &hosts : nullptr;
+  };
+  // Which shapes are worth a look: only those that fit somewhere now. Of
+  // those, every member where the room is new (kAll), only the members whose
+  // hunger is where it is not (kFresh), and only the claimants where all the
+  // room is promised (kClaimants): the others would search in vain.
+  enum : std::uint8_t { kClosed = 0, kAll = 1, kFresh = 2, kClaimants = 3 };
+  const FracResources reserved = nodes_[static_cast<std::size_t>(ConsumerTree::kRoot)].reserved_idle;
+  const bool less_reserved = !last_fill_reserved_.fits_in(reserved);  // less kept idle is more for everyone
+  last_fill_reserved_ = reserved;
+  fill_open_.assign(groups.size(), kClosed);
+  std::vector<int> all_open;  // groups open to every member
+  std::size_t open = 0;       // groups open and not yet full
   for (std::size_t gi = 0; gi < groups.size(); ++gi) {
     auto& group = groups[gi];
     if (group.members.empty()) continue;
-    // Only shapes that fit somewhere now, and only where that room is new or
-    // the session's hunger is.
-    const std::uint64_t epoch = hosts_.room_epoch(group.shape);
-    const bool moved = epoch != group.tried_epoch || less_reserved;
-    group.tried_epoch = epoch;
+    const bool moved = hosts_.room_epoch(group.shape) != group.tried_epoch || less_reserved;
     if (!FracResources(group.shape).fits_in(budget) || hosts_.find_fit(group.shape, config_.placement) < 0) continue;
-    for (int si : group.members) {
-      if (!moved && !hungry_.fresh(si)) continue;
-      const Session& s = sessions_[static_cast<std::size_t>(si)];
-      seen.push_back(si);
-      // Room on a host where slots are being revoked is kept for whoever the
-      // revocation is for; and a session giving slots up gets none back.
-      if (s.effective() < s.target || s.want <= s.effective() || s.revoking > 0) continue;
-      cands.push_back(
-          FillCandidate{s.consumer, grant_rank(s.spec.sla), s.spec.priority, s.seq, si, static_cast<int>(gi)});
-    }
-  }
-  // Candidates by leaf, each leaf's in the order it serves them; every node
-  // counts the candidates left below it.
-  std::sort(cands.begin(), cands.end());
-  std::vector<int> touched;
-  for (std::size_t i = 0; i < cands.size(); ++i) {
-    const int leaf = cands[i].leaf;
-    if (i == 0 || cands[i - 1].leaf != leaf) fill_next_[static_cast<std::size_t>(leaf)] = static_cast<int>(i);
-    fill_end_[static_cast<std::size_t>(leaf)] = static_cast<int>(i) + 1;
-    for (int n = leaf; n >= 0; n = tree_.node(n).parent) {
-      if (fill_count_[static_cast<std::size_t>(n)]++ == 0) touched.push_back(n);
-    }
-  }
-  // Shapes that fit nowhere any more (nor in the budget): every later
-  // candidate of that shape would search the hosts in vain. Room only
-  // shrinks inside this loop, so once full, a shape stays full, and once
-  // every shape is, the fill is over.
-  std::vector<std::uint8_t> full(groups.size(), 1);
-  std::size_t open = 0;
-  for (const FillCandidate& c : cands) {
-    if (full[static_cast<std::size_t>(c.group)] == 0) continue;
-    full[static_cast<std::size_t>(c.group)] = 0;
     ++open;
+    if (!moved) {
+      fill_open_[gi] = kFresh;
+    } else if (promised_only(static_cast<int>(gi)) != nullptr) {
+      fill_open_[gi] = kClaimants;
+    } else {
+      fill_open_[gi] = kAll;
+      all_open.push_back(static_cast<int>(gi));
+    }
   }
+  // Candidates of the groups not open to all count for this pass only.
+  std::vector<int> touched;
+  auto touch = [&](int n) {
+    if (fill_touched_[static_cast<std::size_t>(n)] == fill_stamp_) return;
+    fill_touched_[static_cast<std::size_t>(n)] = fill_stamp_;
+    touched.push_back(n);
+  };
+  auto list = [&](int si) {
+    if (fill_listed_[static_cast<std::size_t>(si)] == fill_stamp_) return;
+    fill_listed_[static_cast<std::size_t>(si)] = fill_stamp_;
+    for (int n = sessions_[static_cast<std::size_t>(si)].consumer; n >= 0; n = fill_index_.parent(n)) {
+      touch(n);
+      ++fill_extra_[static_cast<std::size_t>(n)];
+    }
+  };
+  for (int si : hungry_.fresh_members()) {
+    const int g = hungry_.group_of(si);
+    if (g >= 0 && fill_open_[static_cast<std::size_t>(g)] == kFresh) list(si);
+  }
+  auto list_claimants = [&](int g) {
+    for (int h : promised_room[static_cast<std::size_t>(g)]) for_each_claimant(g, h, list);
+  };
+  for (std::size_t gi = 0; gi < groups.size(); ++gi)
+    if (fill_open_[gi] == kClaimants) list_claimants(static_cast<int>(gi));
+  // Candidates left at or below a node: counted, less what leaves found
+  // empty took off. What a leaf takes off is kept per group, so a group can
+  // stop being open to all in mid-pass (its last free room went, and what
+  // is left is promised) without the counts going out of step.
+  fill_dropped_by_group_.resize(groups.size() * n_nodes, 0);
+  auto dropped_of = [&](int g, int n) -> int& {
+    return fill_dropped_by_group_[static_cast<std::size_t>(g) * n_nodes + static_cast<std::size_t>(n)];
+  };
+  auto left = [&](int n) {
+    const auto i = static_cast<std::size_t>(n);
+    int c = fill_extra_[i] - fill_dropped_[i];
+    for (int g : all_open) c += fill_index_.count(g, n) - dropped_of(g, n);
+    return c;
+  };
+  auto drop = [&](int leaf) {
+    const int extra = fill_extra_[static_cast<std::size_t>(leaf)] - fill_dropped_[static_cast<std::size_t>(leaf)];
+    for (int n = leaf; n >= 0; n = fill_index_.parent(n)) {
+      touch(n);
+      fill_dropped_[static_cast<std::size_t>(n)] += extra;
+    }
+    for (int g : all_open) {
+      const int c = fill_index_.count(g, leaf) - dropped_of(g, leaf);
+      if (c == 0) continue;
+      for (int n = leaf; n >= 0; n = fill_index_.parent(n)) dropped_of(g, n) += c;
+    }
+  };
+  std::vector<std::uint8_t> full(groups.size(), 0);
   auto mark_full = [&](int g) {
+    if (full[static_cast<std::size_t>(g)] != 0) return;
     full[static_cast<std::size_t>(g)] = 1;
     --open;
   };
-  // Drops a leaf's current candidate.
-  auto drop = [&](int leaf) {
-    ++fill_next_[static_cast<std::size_t>(leaf)];
-    for (int n = leaf; n >= 0; n = tree_.node(n).parent) --fill_count_[static_cast<std::size_t>(n)];
+  // A leaf's next candidate: the first in the order it serves them among
+  // those that may take room now.
+  auto next_of = [&](int leaf) {
+    const Session* best = nullptr;
+    int best_i = -1;
+    int best_g = -1;
+    for (const FillIndex::Member& m : fill_index_.members(leaf)) {
+      const std::uint8_t how = fill_open_[static_cast<std::size_t>(m.group)];
+      if (how == kClosed || full[static_cast<std::size_t>(m.group)] != 0) continue;
+      if (how != kAll && fill_listed_[static_cast<std::size_t>(m.session)] != fill_stamp_) continue;
+      if (fill_tried_[static_cast<std::size_t>(m.session)] == fill_stamp_) continue;
+      const Session& s = sessions_[static_cast<std::size_t>(m.session)];
+      // Room on a host where slots are being revoked is kept for whoever the
+      // revocation is for; and a session giving slots up gets none back.
+      if (s.effective() < s.target || s.want <= s.effective() || s.revoking > 0) continue;
+      if (best == nullptr || placed_before(s, *best)) {
+        best = &s;
+        best_i = m.session;
+        best_g = m.group;
+      }
+    }
+    return std::pair{best_i, best_g};
   };
+  std::vector<int> granted;
   const int root = ConsumerTree::kRoot;
-  while (open > 0 && fill_count_[static_cast<std::size_t>(root)] > 0) {
+  while (open > 0 && left(root) > 0) {
     // Down the tree to the least-served leaf with a candidate (ties: the
     // first child).
     int n = root;
-    while (fill_next_[static_cast<std::size_t>(n)] >= fill_end_[static_cast<std::size_t>(n)]) {
+    while (!tree_.node(n).is_leaf()) {
       int best = -1;
       double best_level = 0;
       for (int c : tree_.node(n).children) {
-        if (fill_count_[static_cast<std::size_t>(c)] == 0) continue;
+        if (left(c) <= 0) continue;
         const double l = node_level(c);
         if (best < 0 || l < best_level - 1e-12) {
           best = c;
@@ -1473,23 +1623,36 @@ void Scheduler::fill_idle() {
       if (n < 0) break;  // counts out of step: cannot happen, but never loop on it
     }
     if (n < 0) break;
-    const FillCandidate& c = cands[static_cast<std::size_t>(fill_next_[static_cast<std::size_t>(n)])];
-    if (full[static_cast<std::size_t>(c.group)] != 0) {
+    const auto [si, g] = next_of(n);
+    if (si < 0) {
       drop(n);
       continue;
     }
-    Session& s = sessions_[static_cast<std::size_t>(c.session)];
+    Session& s = sessions_[static_cast<std::size_t>(si)];
     const Resources shape = shape_of(s);
-    if (!FracResources(shape).fits_in(budget)) {
-      mark_full(c.group);
-      drop(n);
+    auto give_up = [&]() { fill_tried_[static_cast<std::size_t>(si)] = fill_stamp_; };
+    if (!FracResources(shape).fits_in(budget) || hosts_.total_room(shape) == 0) {
+      mark_full(g);  // room only shrinks inside the loop: it stays full
       continue;
     }
-    if (s.effective() >= s.want || path_room(s, true) < 1) {
-      drop(n);
+    if (path_room(s, true) < 1) {
+      give_up();
       continue;
     }
     auto skip = [&](int host) { return !promises_.empty() && promised_elsewhere(s, host); };
+    if (const std::vector<int>* only = promised_only(g)) {
+      if (fill_open_[static_cast<std::size_t>(g)] == kAll) {
+        // Its free room just went: from now on only claimants may have it.
+        std::erase(all_open, g);
+        fill_open_[static_cast<std::size_t>(g)] = kClaimants;
+        list_claimants(g);
+        continue;
+      }
+      if (std::all_of(only->begin(), only->end(), [&](int h) { return hosts_.room_for(h, shape) <= 0 || skip(h); })) {
+        give_up();  // promised room, promised to others
+        continue;
+      }
+    }
     int h = -1;
     for (const Placement& p : s.placements) {
       if (!skip(p.host) && hosts_.room_for(p.host, shape) > 0) {
@@ -1499,25 +1662,25 @@ void Scheduler::fill_idle() {
     }
     if (h < 0) h = hosts_.find_fit(shape, config_.placement, skip);
     if (h < 0) {
-      // Promised room may still suit someone else; no room at all suits nobody.
-      if (promises_.empty() || hosts_.find_fit(shape, config_.placement) < 0) mark_full(c.group);
-      drop(n);
+      give_up();  // promised room may still suit someone else
       continue;
     }
     grant(s, h, 1);
     s.target = s.effective();
+    granted.push_back(si);
     budget -= FracResources(shape);
+    if (!promised.empty()) std::fill(only_promised.begin(), only_promised.end(), -1);
     for (int m = s.consumer; m >= 0; m = tree_.node(m).parent)
       fill_level_stamp_[static_cast<std::size_t>(m)] = 0;  // their holds just grew
   }
   for (int m : touched) {
-    fill_count_[static_cast<std::size_t>(m)] = 0;
-    fill_next_[static_cast<std::size_t>(m)] = 0;
-    fill_end_[static_cast<std::size_t>(m)] = 0;
+    fill_extra_[static_cast<std::size_t>(m)] = 0;
+    fill_dropped_[static_cast<std::size_t>(m)] = 0;
+    for (std::size_t g = 0; g < groups.size(); ++g) dropped_of(static_cast<int>(g), m) = 0;
   }
-  for (int si : seen) {
+  for (int si : granted) {
     const Session& s = sessions_[static_cast<std::size_t>(si)];
-    if (s.want <= s.target) hungry_.erase(si);
+    if (s.want <= s.target) not_hungry(si);
   }
   for (auto& group : hungry_.groups()) group.tried_epoch = hosts_.room_epoch(group.shape);
 }

@@ -18,6 +18,7 @@
 #include "core/clock.hpp"
 #include "core/consumer_tree.hpp"
 #include "core/decision.hpp"
+#include "core/fill_index.hpp"
 #include "core/host_pool.hpp"
 #include "core/resources.hpp"
 #include "core/session.hpp"
@@ -214,6 +215,15 @@ class Scheduler {
   bool place_session(Session& s);
   void reclaim_for_placement();
   void fill_idle();
+  // Enter and leave hungry_ (want above target), keeping fill_index_ in step.
+  void hungry(int session);
+  void not_hungry(int session);
+  // Hosts where room a revocation frees is promised to its claimants.
+  std::vector<int> promised_hosts() const;
+  // Calls f(session) for the hungry members of `group` that every promise
+  // on `host` is for (they alone may take room there).
+  template <typename F>
+  void for_each_claimant(int group, int host, F&& f) const;
 
   // Mechanism helpers; each emits its decisions.
   void grant(Session& s, int host, std::int64_t slots);
@@ -329,29 +339,20 @@ class Scheduler {
   std::vector<std::vector<ChildShare>> scratch_;
   std::vector<int> gaining_;
   std::vector<SessionClaim> claims_;
-  // fill_idle's scratch: candidates, sorted by leaf and then in the order a
-  // leaf serves them; per node, its level this pass and (for leaves) its
-  // range of candidates, and how many candidates are left below it.
-  struct FillCandidate {
-    int leaf;
-    int rank;
-    int priority;
-    std::uint64_t seq;
-    int session;
-    int group;  // its shape's group in hungry_
-    bool operator<(const FillCandidate& o) const {
-      if (leaf != o.leaf) return leaf < o.leaf;
-      if (rank != o.rank) return rank < o.rank;
-      if (priority != o.priority) return priority > o.priority;
-      return seq < o.seq;
-    }
-  };
-  std::vector<FillCandidate> fill_cands_;
-  std::vector<int> fill_count_;
-  std::vector<int> fill_next_;
-  std::vector<int> fill_end_;
+  FillIndex fill_index_;  // hungry_ counted per node and shape
+  // fill_idle's scratch, per pass: per node, its level, the candidates below
+  // it of groups open only to some, and what leaves found empty took off its
+  // count; per group, whether and to whom it is open; per session, whether
+  // it was tried and came away empty, and whether it is one of those some.
   std::vector<double> fill_level_;
   std::vector<std::uint32_t> fill_level_stamp_;
+  std::vector<int> fill_extra_;
+  std::vector<int> fill_dropped_;
+  std::vector<int> fill_dropped_by_group_;  // [group * nodes + node]
+  std::vector<std::uint32_t> fill_touched_;
+  std::vector<std::uint8_t> fill_open_;
+  std::vector<std::uint32_t> fill_tried_;
+  std::vector<std::uint32_t> fill_listed_;
   std::uint32_t fill_stamp_ = 0;
 };
 

@@ -54,9 +54,15 @@ class WaitingSet {
     if (where_.count(session) != 0) fresh_.insert(session);
   }
   bool contains(int session) const { return where_.count(session) != 0; }
+  // The member's group (an index into groups()), or -1.
+  int group_of(int session) const {
+    auto it = where_.find(session);
+    return it == where_.end() ? -1 : static_cast<int>(it->second);
+  }
   bool empty() const { return where_.empty(); }
   std::size_t size() const { return where_.size(); }
   bool fresh(int session) const { return fresh_.count(session) != 0; }
+  const std::set<int>& fresh_members() const { return fresh_; }
   void clear_fresh() { fresh_.clear(); }
   std::vector<Group>& groups() { return groups_; }
   const std::vector<Group>& groups() const { return groups_; }
