@@ -1207,18 +1207,26 @@ void Scheduler::reclaim_for_placement() {
     group.tried_reclaim = revocation_epoch_;
   }
   if (waiting.empty()) return;
+  // Most of those waiting are borrowers (no owner on their path has room):
+  // what follows is worked out only once one is not.
   std::set<std::uint64_t> helped;
-  for (std::uint64_t id : sticky_)
-    helped.insert(sessions_[static_cast<std::size_t>(revocations_.at(id).for_session)].seq);
-  const std::map<int, Resources> coming = room_coming();
+  std::map<int, Resources> coming;
+  bool looked = false;
   int budget = 8;  // a few per pass: it is rare, and each costs a scan
   for (int si : waiting) {
     if (budget == 0) break;
     Session& s = sessions_[static_cast<std::size_t>(si)];
-    if (!s.live || s.target <= s.effective() || s.revoking > 0 || helped.count(s.seq) != 0) continue;
+    if (!s.live || s.target <= s.effective() || s.revoking > 0) continue;
     const Resources shape = shape_of(s);
     const int owner = owner_with_room(s);
     if (owner < 0) continue;
+    if (!looked) {
+      for (std::uint64_t id : sticky_)
+        helped.insert(sessions_[static_cast<std::size_t>(revocations_.at(id).for_session)].seq);
+      coming = room_coming();
+      looked = true;
+    }
+    if (helped.count(s.seq) != 0) continue;
     // Executors of its shape that revocations in flight make room for.
     std::int64_t on_its_way = 0;
     for (const auto& [h, r] : coming)
