@@ -1235,12 +1235,15 @@ void Scheduler::reclaim_for_placement() {
     if (short_by <= 0) continue;
     --budget;
     // Borrowers outside the owner: their branch below the common ancestor
-    // holds more than its guarantee. Their takeable slots, by host.
+    // holds more than its guarantee. Their takeable slots on hosts that could
+    // ever hold the shape, by host and on each in victim order.
     struct Slot {
+      int host;
+      VictimKey key;
       int session;
       std::size_t placement;
     };
-    std::map<int, std::vector<Slot>> by_host;
+    std::vector<Slot> slots;
     for (std::size_t yi = 0; yi < sessions_.size(); ++yi) {
       const Session& y = sessions_[yi];
       if (!y.live || y.effective() <= y.pinned || is_under(y.consumer, owner)) continue;
@@ -1249,16 +1252,28 @@ void Scheduler::reclaim_for_placement() {
         branch = tree_.node(branch).parent;
       const NodeState& bs = nodes_[static_cast<std::size_t>(branch)];
       if ((FracResources(bs.hold) + bs.reserved_idle).fits_in(guarantee(branch), kEps)) continue;  // not borrowing
+      const VictimKey key = key_of(y);
       for (std::size_t pi = 0; pi < y.placements.size(); ++pi) {
         const Placement& p = y.placements[pi];
-        if (p.slots > p.revoking && hosts_.host(p.host).schedulable())
-          by_host[p.host].push_back({static_cast<int>(yi), pi});
+        const Host& host = hosts_.host(p.host);
+        if (p.slots > p.revoking && host.schedulable() && shape.fits_in(host.capacity))
+          slots.push_back({p.host, key, static_cast<int>(yi), pi});
       }
+    }
+    // Grouped by host (a counting sort: hosts are many, slots a few per host);
+    // each host's put in victim order when its plan is first worked out.
+    {
+      std::vector<std::size_t> at(hosts_.size() + 1, 0);
+      for (const Slot& sl : slots) ++at[static_cast<std::size_t>(sl.host) + 1];
+      for (std::size_t h = 1; h < at.size(); ++h) at[h] += at[h - 1];
+      std::vector<Slot> by_host(slots.size());
+      for (const Slot& sl : slots) by_host[at[static_cast<std::size_t>(sl.host)]++] = sl;
+      slots.swap(by_host);
     }
     // One executor at a time, on the host that needs the fewest slots taken
     // for it, until the session has room for all it is short of. Each host's
-    // plan is worked out once and again only when an executor was planned
-    // there (nothing else changes between rounds).
+    // plan is worked out when first needed and again only when an executor
+    // was planned there (nothing else changes between rounds).
     std::map<int, Resources> room;                              // free room as planned so far
     std::map<std::pair<int, std::size_t>, std::int64_t> taken;  // (session, placement) -> slots
     auto room_of = [&](int h) {
@@ -1267,19 +1282,40 @@ void Scheduler::reclaim_for_placement() {
     };
     const std::string& beneficiary = tree_.node(owner).path;
     struct HostPlan {
-      int host;
-      std::vector<Slot>* slots;
+      int host = -1;
+      std::size_t begin = 0, end = 0;  // its range of `slots`
+      bool ordered = false;            // that range is in victim order
       bool fits = false;
       std::int64_t count = 0;
       std::vector<std::pair<Slot, std::int64_t>> take;
     };
     std::vector<HostPlan> plans;
-    plans.reserve(by_host.size());
+    // A host whose free room already fits the shape (kept for gpu work, so
+    // the search for room passed it by) needs nothing taken: until the last
+    // of those is worked out, no plan short of zero is surely the best.
+    std::size_t last_free_fit = 0;
+    for (std::size_t i = 0; i < slots.size(); ++i) {
+      if (i > 0 && slots[i].host == slots[i - 1].host) {
+        plans.back().end = i + 1;
+        continue;
+      }
+      HostPlan& hp = plans.emplace_back();
+      hp.host = slots[i].host;
+      hp.begin = i;
+      hp.end = i + 1;
+      if (shape.fits_in(hosts_.host(slots[i].host).free())) last_free_fit = plans.size();
+    }
     std::vector<TakeableSlots> takeable;
     auto plan_host = [&](HostPlan& hp) {
-      const std::vector<Slot>& slots = *hp.slots;
+      if (!hp.ordered) {
+        std::sort(slots.begin() + static_cast<std::ptrdiff_t>(hp.begin),
+                  slots.begin() + static_cast<std::ptrdiff_t>(hp.end),
+                  [](const Slot& x, const Slot& y) { return x.key < y.key; });
+        hp.ordered = true;
+      }
       takeable.clear();
-      for (const Slot& sl : slots) {
+      for (std::size_t i = hp.begin; i < hp.end; ++i) {
+        const Slot& sl = slots[i];
         const Session& y = sessions_[static_cast<std::size_t>(sl.session)];
         const Placement& p = y.placements[sl.placement];
         auto t = taken.find({sl.session, sl.placement});
@@ -1290,25 +1326,27 @@ void Scheduler::reclaim_for_placement() {
       hp.take.clear();
       hp.count = 0;
       if (!plan) return;
-      for (std::size_t i = 0; i < slots.size(); ++i) {
+      for (std::size_t i = 0; i < takeable.size(); ++i) {
         if ((*plan)[i] == 0) continue;
-        hp.take.push_back({slots[i], (*plan)[i]});
+        hp.take.push_back({slots[hp.begin + i], (*plan)[i]});
         hp.count += (*plan)[i];
       }
     };
-    for (auto& [h, slots] : by_host) {
-      std::sort(slots.begin(), slots.end(), [&](const Slot& a, const Slot& b) {
-        return key_of(sessions_[static_cast<std::size_t>(a.session)]) <
-               key_of(sessions_[static_cast<std::size_t>(b.session)]);
-      });
-      plans.push_back(HostPlan{h, &slots});
-      plan_host(plans.back());
-    }
+    std::size_t planned = 0;  // plans[0, planned) are worked out
     for (; short_by > 0; --short_by) {
-      // Fewest slots taken; ties to the lowest host index.
+      // Fewest slots taken; ties to the lowest host index. Hosts not yet
+      // worked out come after every one that is, and each needs at least one
+      // slot taken (none once past last_free_fit), so the look stops at the
+      // first host that needs one.
       HostPlan* best = nullptr;
-      for (HostPlan& hp : plans)
+      for (std::size_t i = 0; i < planned; ++i)
+        if (plans[i].fits && (best == nullptr || plans[i].count < best->count)) best = &plans[i];
+      while (planned < plans.size() &&
+             (best == nullptr || best->count > 1 || (best->count == 1 && planned < last_free_fit))) {
+        HostPlan& hp = plans[planned++];
+        plan_host(hp);
         if (hp.fits && (best == nullptr || hp.count < best->count)) best = &hp;
+      }
       if (best == nullptr) break;
       Resources r = room_of(best->host);
       for (const auto& [sl, n] : best->take) {
@@ -1485,23 +1523,37 @@ void Scheduler::fill_idle() {
   // Room a revocation frees is promised to its claimants. Per shape: the
   // promised hosts with room for it when there is no room anywhere else
   // (-1: not worked out since the last grant; 0: there is room elsewhere).
-  const std::vector<int> promised = promised_hosts();
-  std::vector<std::int8_t> only_promised(groups.size(), promised.empty() ? 0 : -1);
+  std::vector<int> promised;  // promised_hosts(), listed when first needed
+  bool promised_listed = false;
+  std::vector<std::int8_t> only_promised(groups.size(), promises_.empty() ? 0 : -1);
   std::vector<std::vector<int>> promised_room(groups.size());
   auto promised_only = [&](int g) -> const std::vector<int>* {
     std::int8_t& state = only_promised[static_cast<std::size_t>(g)];
     std::vector<int>& hosts = promised_room[static_cast<std::size_t>(g)];
     if (state < 0) {
       const Resources& shape = groups[static_cast<std::size_t>(g)].shape;
-      hosts.clear();
+      const std::int64_t total = hosts_.total_room(shape);
+      // Most often there is room beyond every host with a revocation on
+      // it, which needs no look at what the revocations are.
       std::int64_t room = 0;
+      for (const auto& entry : promises_) room += hosts_.room_for(entry.first, shape);
+      if (total > room) {
+        state = 0;
+        return nullptr;
+      }
+      if (!promised_listed) {
+        promised = promised_hosts();
+        promised_listed = true;
+      }
+      hosts.clear();
+      room = 0;
       for (int h : promised) {
         const std::int64_t r = hosts_.room_for(h, shape);
         if (r <= 0) continue;
         hosts.push_back(h);
         room += r;
       }
-      state = hosts_.total_room(shape) > room ? 0 : 1;
+      state = total > room ? 0 : 1;
     }
     return state == 1 ? &hosts : nullptr;
   };
@@ -1677,7 +1729,7 @@ void Scheduler::fill_idle() {
     s.target = s.effective();
     granted.push_back(si);
     budget -= FracResources(shape);
-    if (!promised.empty()) std::fill(only_promised.begin(), only_promised.end(), -1);
+    if (!promises_.empty()) std::fill(only_promised.begin(), only_promised.end(), -1);
     for (int m = s.consumer; m >= 0; m = tree_.node(m).parent)
       fill_level_stamp_[static_cast<std::size_t>(m)] = 0;  // their holds just grew
   }
