@@ -1014,7 +1014,7 @@ void Scheduler::place_grants() {
     return placed_before(sessions_[static_cast<std::size_t>(a.second)], sessions_[static_cast<std::size_t>(b.second)]);
   });
   // Room on its way (built when needed).
-  std::map<int, Resources> coming;
+  std::vector<std::pair<int, Resources>> coming;
   bool coming_built = false;
   auto room_on_its_way = [&](const Resources& shape) {
     if (!coming_built) {
@@ -1173,10 +1173,25 @@ FracResources Scheduler::guarantee(int node) const {
   return FracResources::min(st.demand + st.reserved_idle, FracResources(plans_[static_cast<std::size_t>(node)].owned));
 }
 
-std::map<int, Resources> Scheduler::room_coming() const {
-  std::map<int, Resources> coming;
-  for (const auto& [id, r] : revocations_)
-    coming[r.host] += shape_of(sessions_[static_cast<std::size_t>(r.session)]) * r.slots;
+std::vector<std::pair<int, Resources>> Scheduler::room_coming() {
+  // Summed per host in a scratch row (no map to build: this runs on most
+  // passes that place anything), listed by host.
+  coming_scratch_.resize(hosts_.size());
+  std::vector<std::pair<int, Resources>> coming;
+  std::vector<int> hosts;
+  for (const auto& [id, r] : revocations_) {
+    Resources& sum = coming_scratch_[static_cast<std::size_t>(r.host)];
+    if (sum.is_zero()) hosts.push_back(r.host);
+    sum += shape_of(sessions_[static_cast<std::size_t>(r.session)]) * r.slots;
+  }
+  std::sort(hosts.begin(), hosts.end());
+  hosts.erase(std::unique(hosts.begin(), hosts.end()), hosts.end());
+  coming.reserve(hosts.size());
+  for (int h : hosts) {
+    Resources& sum = coming_scratch_[static_cast<std::size_t>(h)];
+    coming.emplace_back(h, sum);
+    sum = Resources();
+  }
   return coming;
 }
 
@@ -1210,7 +1225,7 @@ void Scheduler::reclaim_for_placement() {
   // Most of those waiting are borrowers (no owner on their path has room):
   // what follows is worked out only once one is not.
   std::set<std::uint64_t> helped;
-  std::map<int, Resources> coming;
+  std::vector<std::pair<int, Resources>> coming;
   bool looked = false;
   int budget = 8;  // a few per pass: it is rare, and each costs a scan
   for (int si : waiting) {

@@ -279,7 +279,7 @@ class Scheduler {
   // A node's guarantee: min(demand + reserved idle, owned).
   FracResources guarantee(int node) const;
   // Room that revocations in flight will free, by host.
-  std::map<int, Resources> room_coming() const;
+  std::vector<std::pair<int, Resources>> room_coming();
   void note_session(int index);
 
   SchedulerConfig config_;
@@ -339,7 +339,8 @@ class Scheduler {
   std::vector<std::vector<ChildShare>> scratch_;
   std::vector<int> gaining_;
   std::vector<SessionClaim> claims_;
-  FillIndex fill_index_;  // hungry_ counted per node and shape
+  FillIndex fill_index_;                   // hungry_ counted per node and shape
+  std::vector<Resources> coming_scratch_;  // room_coming's per-host sums
   // fill_idle's scratch, per pass: per node, its level, the candidates below
   // it of groups open only to some, and what leaves found empty took off its
   // count; per group, whether and to whom it is open; per session, whether
