@@ -1175,22 +1175,26 @@ FracResources Scheduler::guarantee(int node) const {
 
 std::vector<std::pair<int, Resources>> Scheduler::room_coming() {
   // Summed per host in a scratch row (no map to build: this runs on most
-  // passes that place anything), listed by host.
+  // passes that place anything). Hosts come in the order of their first
+  // revocation's id, the same from run to run.
   coming_scratch_.resize(hosts_.size());
-  std::vector<std::pair<int, Resources>> coming;
+  coming_listed_.resize(hosts_.size(), 0);
   std::vector<int> hosts;
   for (const auto& [id, r] : revocations_) {
-    Resources& sum = coming_scratch_[static_cast<std::size_t>(r.host)];
-    if (sum.is_zero()) hosts.push_back(r.host);
-    sum += shape_of(sessions_[static_cast<std::size_t>(r.session)]) * r.slots;
+    const auto h = static_cast<std::size_t>(r.host);
+    if (coming_listed_[h] == 0) {
+      coming_listed_[h] = 1;
+      hosts.push_back(r.host);
+    }
+    coming_scratch_[h] += shape_of(sessions_[static_cast<std::size_t>(r.session)]) * r.slots;
   }
-  std::sort(hosts.begin(), hosts.end());
-  hosts.erase(std::unique(hosts.begin(), hosts.end()), hosts.end());
+  std::vector<std::pair<int, Resources>> coming;
   coming.reserve(hosts.size());
   for (int h : hosts) {
-    Resources& sum = coming_scratch_[static_cast<std::size_t>(h)];
-    coming.emplace_back(h, sum);
-    sum = Resources();
+    const auto i = static_cast<std::size_t>(h);
+    coming.emplace_back(h, coming_scratch_[i]);
+    coming_scratch_[i] = Resources();
+    coming_listed_[i] = 0;
   }
   return coming;
 }
@@ -1542,17 +1546,22 @@ void Scheduler::fill_idle() {
   bool promised_listed = false;
   std::vector<std::int8_t> only_promised(groups.size(), promises_.empty() ? 0 : -1);
   std::vector<std::vector<int>> promised_room(groups.size());
+  // Per shape, its room on every host with a revocation on it (-1: not
+  // summed yet), kept in step through the grants: most often there is
+  // room beyond that, which needs no look at what the revocations are.
+  std::vector<std::int64_t> room_near_promises(groups.size(), -1);
   auto promised_only = [&](int g) -> const std::vector<int>* {
     std::int8_t& state = only_promised[static_cast<std::size_t>(g)];
     std::vector<int>& hosts = promised_room[static_cast<std::size_t>(g)];
     if (state < 0) {
       const Resources& shape = groups[static_cast<std::size_t>(g)].shape;
       const std::int64_t total = hosts_.total_room(shape);
-      // Most often there is room beyond every host with a revocation on
-      // it, which needs no look at what the revocations are.
-      std::int64_t room = 0;
-      for (const auto& entry : promises_) room += hosts_.room_for(entry.first, shape);
-      if (total > room) {
+      std::int64_t& near = room_near_promises[static_cast<std::size_t>(g)];
+      if (near < 0) {
+        near = 0;
+        for (const auto& entry : promises_) near += hosts_.room_for(entry.first, shape);
+      }
+      if (total > near) {
         state = 0;
         return nullptr;
       }
@@ -1561,7 +1570,7 @@ void Scheduler::fill_idle() {
         promised_listed = true;
       }
       hosts.clear();
-      room = 0;
+      std::int64_t room = 0;
       for (int h : promised) {
         const std::int64_t r = hosts_.room_for(h, shape);
         if (r <= 0) continue;
@@ -1571,6 +1580,12 @@ void Scheduler::fill_idle() {
       state = total > room ? 0 : 1;
     }
     return state == 1 ? &hosts : nullptr;
+  };
+  // Around a grant on `host`: its room leaves the sums it is part of.
+  auto near_promises_host = [&](int host, int sign) {
+    if (promises_.count(host) == 0) return;
+    for (std::size_t g = 0; g < groups.size(); ++g)
+      if (room_near_promises[g] >= 0) room_near_promises[g] += sign * hosts_.room_for(host, groups[g].shape);
   };
   // Which shapes are worth a look: only those that fit somewhere now. Of
   // those, every member where the room is new (kAll), only the members whose
@@ -1740,7 +1755,9 @@ void Scheduler::fill_idle() {
       give_up();  // promised room may still suit someone else
       continue;
     }
+    near_promises_host(h, -1);
     grant(s, h, 1);
+    near_promises_host(h, +1);
     s.target = s.effective();
     granted.push_back(si);
     budget -= FracResources(shape);

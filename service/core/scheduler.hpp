@@ -278,7 +278,7 @@ class Scheduler {
   void load_plans(TimeMs t);
   // A node's guarantee: min(demand + reserved idle, owned).
   FracResources guarantee(int node) const;
-  // Room that revocations in flight will free, by host.
+  // Room that revocations in flight will free, per host.
   std::vector<std::pair<int, Resources>> room_coming();
   void note_session(int index);
 
@@ -339,8 +339,9 @@ class Scheduler {
   std::vector<std::vector<ChildShare>> scratch_;
   std::vector<int> gaining_;
   std::vector<SessionClaim> claims_;
-  FillIndex fill_index_;                   // hungry_ counted per node and shape
-  std::vector<Resources> coming_scratch_;  // room_coming's per-host sums
+  FillIndex fill_index_;                     // hungry_ counted per node and shape
+  std::vector<Resources> coming_scratch_;    // room_coming's per-host sums
+  std::vector<std::uint8_t> coming_listed_;  // and which hosts it has listed
   // fill_idle's scratch, per pass: per node, its level, the candidates below
   // it of groups open only to some, and what leaves found empty took off its
   // count; per group, whether and to whom it is open; per session, whether
