@@ -15,6 +15,8 @@ void WaterFill::fill(const FracResources& pool_in, const DominantShare& norm, st
                      std::span<FracResources> out) {
   for (auto& o : out) o = FracResources{};
   FracResources pool = pool_in.clamped();
+  // A full cluster's usual case: nothing to hand out, everyone gets nothing.
+  if (pool.is_zero(0.0)) return;
   items_.clear();
   for (std::size_t i = 0; i < claims.size(); ++i) {
     const FillClaim& c = claims[i];
