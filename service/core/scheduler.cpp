@@ -1258,25 +1258,32 @@ void Scheduler::reclaim_for_placement() {
     // ever hold the shape, by host and on each in victim order.
     struct Slot {
       int host;
-      VictimKey key;
       int session;
-      std::size_t placement;
+      int placement;
     };
     std::vector<Slot> slots;
+    // Whether a leaf's branch borrows, looked up once per leaf (-1: not yet).
+    std::vector<std::int8_t> borrows(nodes_.size(), -1);
     for (std::size_t yi = 0; yi < sessions_.size(); ++yi) {
       const Session& y = sessions_[yi];
-      if (!y.live || y.effective() <= y.pinned || is_under(y.consumer, owner)) continue;
-      int branch = y.consumer;
-      while (tree_.node(branch).parent >= 0 && !is_under(owner, tree_.node(branch).parent))
-        branch = tree_.node(branch).parent;
-      const NodeState& bs = nodes_[static_cast<std::size_t>(branch)];
-      if ((FracResources(bs.hold) + bs.reserved_idle).fits_in(guarantee(branch), kEps)) continue;  // not borrowing
-      const VictimKey key = key_of(y);
+      if (!y.live || y.effective() <= y.pinned) continue;
+      std::int8_t& b = borrows[static_cast<std::size_t>(y.consumer)];
+      if (b < 0) {
+        b = 0;
+        if (!is_under(y.consumer, owner)) {
+          int branch = y.consumer;
+          while (tree_.node(branch).parent >= 0 && !is_under(owner, tree_.node(branch).parent))
+            branch = tree_.node(branch).parent;
+          const NodeState& bs = nodes_[static_cast<std::size_t>(branch)];
+          b = (FracResources(bs.hold) + bs.reserved_idle).fits_in(guarantee(branch), kEps) ? 0 : 1;
+        }
+      }
+      if (b == 0) continue;  // under the owner, or not borrowing
       for (std::size_t pi = 0; pi < y.placements.size(); ++pi) {
         const Placement& p = y.placements[pi];
         const Host& host = hosts_.host(p.host);
         if (p.slots > p.revoking && host.schedulable() && shape.fits_in(host.capacity))
-          slots.push_back({p.host, key, static_cast<int>(yi), pi});
+          slots.push_back({p.host, static_cast<int>(yi), static_cast<int>(pi)});
       }
     }
     // Grouped by host (a counting sort: hosts are many, slots a few per host);
@@ -1293,8 +1300,8 @@ void Scheduler::reclaim_for_placement() {
     // for it, until the session has room for all it is short of. Each host's
     // plan is worked out when first needed and again only when an executor
     // was planned there (nothing else changes between rounds).
-    std::map<int, Resources> room;                              // free room as planned so far
-    std::map<std::pair<int, std::size_t>, std::int64_t> taken;  // (session, placement) -> slots
+    std::map<int, Resources> room;                      // free room as planned so far
+    std::map<std::pair<int, int>, std::int64_t> taken;  // (session, placement) -> slots
     auto room_of = [&](int h) {
       auto r = room.find(h);
       return r != room.end() ? r->second : hosts_.host(h).free();
@@ -1328,15 +1335,17 @@ void Scheduler::reclaim_for_placement() {
     auto plan_host = [&](HostPlan& hp) {
       if (!hp.ordered) {
         std::sort(slots.begin() + static_cast<std::ptrdiff_t>(hp.begin),
-                  slots.begin() + static_cast<std::ptrdiff_t>(hp.end),
-                  [](const Slot& x, const Slot& y) { return x.key < y.key; });
+                  slots.begin() + static_cast<std::ptrdiff_t>(hp.end), [&](const Slot& x, const Slot& y) {
+                    return key_of(sessions_[static_cast<std::size_t>(x.session)]) <
+                           key_of(sessions_[static_cast<std::size_t>(y.session)]);
+                  });
         hp.ordered = true;
       }
       takeable.clear();
       for (std::size_t i = hp.begin; i < hp.end; ++i) {
         const Slot& sl = slots[i];
         const Session& y = sessions_[static_cast<std::size_t>(sl.session)];
-        const Placement& p = y.placements[sl.placement];
+        const Placement& p = y.placements[static_cast<std::size_t>(sl.placement)];
         auto t = taken.find({sl.session, sl.placement});
         takeable.push_back({shape_of(y), p.slots - p.revoking - (t == taken.end() ? 0 : t->second)});
       }
@@ -1378,8 +1387,8 @@ void Scheduler::reclaim_for_placement() {
     for (const auto& [key, n] : taken) {
       if (n == 0) continue;
       Session& y = sessions_[static_cast<std::size_t>(key.first)];
-      Revocation& r = revoke_at(y, y.placements[key.second], n, Reason::kOwnership, beneficiary,
-                                {ClaimantRef{owner, -1, 0}, ClaimantRef{-1, si, s.seq}});
+      Revocation& r = revoke_at(y, y.placements[static_cast<std::size_t>(key.second)], n, Reason::kOwnership,
+                                beneficiary, {ClaimantRef{owner, -1, 0}, ClaimantRef{-1, si, s.seq}});
       r.for_session = si;
       r.for_seq = s.seq;
       sticky_.insert(r.id);
