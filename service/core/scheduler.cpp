@@ -1722,7 +1722,10 @@ void Scheduler::fill_idle() {
       if (n < 0) break;  // counts out of step: cannot happen, but never loop on it
     }
     if (n < 0) break;
-    const auto [si, g] = next_of(n);
+    // Not a structured binding: the lambdas below capture them.
+    const std::pair<int, int> next = next_of(n);
+    const int si = next.first;
+    const int g = next.second;
     if (si < 0) {
       drop(n);
       continue;
