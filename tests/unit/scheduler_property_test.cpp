@@ -295,6 +295,7 @@ struct RunOptions {
   bool rebalance_delayed = false;  // rebalance with a threshold and a delay
   bool multi_kind = false;         // cpu and memory; executors of several sizes
   bool heterogeneous = false;      // and different memory per core
+  bool retree = false;             // now and then the tree is set again with every node index moved
   int steps = 10;
 };
 
@@ -340,9 +341,24 @@ std::string run_random(std::uint32_t seed, const RunOptions& opt) {
     w.shapes = {cfg.slot};
   }
   int next_id = 0;
+  bool shifted = false;
   const std::string tag = "seed " + std::to_string(seed);
   for (int step = 0; step < opt.steps; ++step) {
     const std::string when = tag + " step " + std::to_string(step);
+    if (opt.retree && g.chance(0.4)) {
+      // An empty consumer put first, or taken away: the same consumers at
+      // other node indices, with sessions hungry and revocations in flight.
+      core::TreeSpec t = tree;
+      shifted = !shifted;
+      if (shifted) {
+        core::ConsumerSpec first;
+        first.name = "Z";
+        first.plan.share = 1;
+        t.consumers.insert(t.consumers.begin(), first);
+      }
+      const Status moved = h.s().set_tree(t, true);
+      EXPECT_TRUE(moved.is_ok()) << when << ": " << moved.to_string();
+    }
     // Changes: new sessions, demand changes, ends.
     const int changes = g.uniform(1, 5);
     for (int c = 0; c < changes; ++c) {
@@ -428,6 +444,13 @@ void run_seeds(std::uint32_t first, std::uint32_t last, const RunOptions& o) {
 
 TEST(Properties, HybridRandomSequences) {
   run_seeds(1, 300, RunOptions{});
+}
+
+TEST(Properties, TreeSetAgainMidSequence) {
+  RunOptions o;
+  o.retree = true;
+  o.multi_kind = true;
+  run_seeds(8001, 8100, o);
 }
 
 TEST(Properties, RebalanceRandomSequences) {
