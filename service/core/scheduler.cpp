@@ -1637,10 +1637,10 @@ void Scheduler::fill_idle() {
       ++fill_extra_[static_cast<std::size_t>(n)];
     }
   };
-  for (int si : hungry_.fresh_members()) {
+  hungry_.for_each_fresh([&](int si) {
     const int g = hungry_.group_of(si);
     if (g >= 0 && fill_open_[static_cast<std::size_t>(g)] == kFresh) list(si);
-  }
+  });
   auto list_claimants = [&](int g) {
     for (int h : promised_room[static_cast<std::size_t>(g)]) for_each_claimant(g, h, list);
   };
