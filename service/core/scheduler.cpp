@@ -1121,10 +1121,7 @@ void Scheduler::drop_revocation(std::uint64_t id) {
 }
 
 void Scheduler::forget_promise(int host, std::uint64_t id) {
-  auto it = promises_.find(host);
-  if (it == promises_.end()) return;
-  std::erase(it->second, id);
-  if (it->second.empty()) promises_.erase(it);
+  promises_.remove(host, id);
 }
 
 bool Scheduler::claims(const Session& s, const std::vector<ClaimantRef>& claimants) const {
@@ -1151,9 +1148,9 @@ std::vector<std::string> Scheduler::claimant_names(const std::vector<ClaimantRef
 }
 
 bool Scheduler::promised_elsewhere(const Session& s, int host, bool made_for_one) const {
-  auto it = promises_.find(host);
-  if (it == promises_.end()) return false;
-  for (std::uint64_t id : it->second) {
+  const std::vector<std::uint64_t>* ids = promises_.on(host);
+  if (ids == nullptr) return false;
+  for (std::uint64_t id : *ids) {
     const Revocation& r = revocations_.at(id);
     if (r.reason == Reason::kDrain || r.claimant_refs.empty()) continue;
     if (made_for_one && r.for_session < 0) continue;
@@ -1452,8 +1449,8 @@ void Scheduler::not_hungry(int si) {
 
 std::vector<int> Scheduler::promised_hosts() const {
   std::vector<int> hosts;
-  for (const auto& [h, ids] : promises_) {
-    for (std::uint64_t id : ids) {
+  for (int h : promises_.hosts()) {
+    for (std::uint64_t id : *promises_.on(h)) {
       const Revocation& r = revocations_.at(id);
       if (r.reason != Reason::kDrain && !r.claimant_refs.empty()) {
         hosts.push_back(h);
@@ -1470,7 +1467,9 @@ void Scheduler::for_each_claimant(int group, int host, F&& f) const {
   // Every promise there must name the session: the first one's claimants
   // are all there is to look at.
   const Revocation* first = nullptr;
-  for (std::uint64_t id : promises_.at(host)) {
+  const std::vector<std::uint64_t>* ids = promises_.on(host);
+  if (ids == nullptr) return;
+  for (std::uint64_t id : *ids) {
     const Revocation& r = revocations_.at(id);
     if (r.reason != Reason::kDrain && !r.claimant_refs.empty()) {
       first = &r;
@@ -1568,7 +1567,7 @@ void Scheduler::fill_idle() {
       std::int64_t& near = room_near_promises[static_cast<std::size_t>(g)];
       if (near < 0) {
         near = 0;
-        for (const auto& entry : promises_) near += hosts_.room_for(entry.first, shape);
+        for (int h : promises_.hosts()) near += hosts_.room_for(h, shape);
       }
       if (total > near) {
         state = 0;
@@ -1592,7 +1591,7 @@ void Scheduler::fill_idle() {
   };
   // Around a grant on `host`: its room leaves the sums it is part of.
   auto near_promises_host = [&](int host, int sign) {
-    if (promises_.count(host) == 0) return;
+    if (promises_.on(host) == nullptr) return;
     for (std::size_t g = 0; g < groups.size(); ++g)
       if (room_near_promises[g] >= 0) room_near_promises[g] += sign * hosts_.room_for(host, groups[g].shape);
   };
@@ -1870,7 +1869,7 @@ Revocation& Scheduler::revoke_at(Session& s, Placement& p, std::int64_t n, Reaso
   r.claimants = claimant_names(claimants);
   r.claimant_refs = claimants;
   by_deadline_.insert({r.deadline, r.id});
-  promises_[r.host].push_back(r.id);
+  promises_.add(r.host, r.id);
   ++revocation_epoch_;
   // Taken below its own target (room made for someone on this host): it
   // may find room elsewhere.

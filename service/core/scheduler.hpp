@@ -20,6 +20,7 @@
 #include "core/decision.hpp"
 #include "core/fill_index.hpp"
 #include "core/host_pool.hpp"
+#include "core/host_promises.hpp"
 #include "core/resources.hpp"
 #include "core/session.hpp"
 #include "core/session_split.hpp"
@@ -321,13 +322,13 @@ class Scheduler {
     std::uint64_t epoch = 0;  // room epoch when last looked at
   };
   std::vector<BlockedGroup> blocked_;
-  std::uint64_t revocation_epoch_ = 1;                            // moves whenever revocations come or go
-  FracResources last_fill_reserved_;                              // reserved idle capacity when the fill last ran
-  Resources last_stranded_;                                       // stranded room the root was last split with
-  std::vector<int> drain_pending_;                                // hosts whose slots still need revoking
-  std::vector<int> shrunk_pending_;                               // hosts whose capacity shrank since the last pass
-  Decisions pending_;                                             // made between passes (lost hosts, ended sessions)
-  std::unordered_map<int, std::vector<std::uint64_t>> promises_;  // host -> revocations there
+  std::uint64_t revocation_epoch_ = 1;  // moves whenever revocations come or go
+  FracResources last_fill_reserved_;    // reserved idle capacity when the fill last ran
+  Resources last_stranded_;             // stranded room the root was last split with
+  std::vector<int> drain_pending_;      // hosts whose slots still need revoking
+  std::vector<int> shrunk_pending_;     // hosts whose capacity shrank since the last pass
+  Decisions pending_;                   // made between passes (lost hosts, ended sessions)
+  HostPromises promises_;               // host -> revocations there
 
   int nonuniform_sessions_ = 0;  // sessions whose shape is not whole slots
   bool plans_whole_ = true;      // every plan amount is whole slots
