@@ -14,10 +14,11 @@ class FillIndex {
  public:
   // Forgets everything and sizes the index to `tree` (its node indices).
   void reset(const ConsumerTree& tree);
-  // `session` (of shape group `group`, in leaf `leaf`) became hungry or
-  // stopped being hungry. Every node on the leaf's path counts it.
-  void add(int session, int group, int leaf);
-  void remove(int session, int group, int leaf);
+  // `session` (of shape group `group`, in leaf `leaf` of `tree`, the tree
+  // it was reset to) became hungry or stopped being hungry. Every node on
+  // the leaf's path counts it.
+  void add(int session, int group, int leaf, const ConsumerTree& tree);
+  void remove(int session, int group, int leaf, const ConsumerTree& tree);
 
   // Hungry sessions of `group` at or below `node`.
   int count(int group, int node) const {
@@ -30,11 +31,8 @@ class FillIndex {
   };
   // A leaf's hungry sessions, in no order.
   const std::vector<Member>& members(int leaf) const { return members_[static_cast<std::size_t>(leaf)]; }
-  int parent(int node) const { return parent_[static_cast<std::size_t>(node)]; }
-  std::size_t groups() const { return counts_.size(); }
 
  private:
-  std::vector<int> parent_;
   std::vector<std::vector<int>> counts_;      // [group][node]
   std::vector<std::vector<Member>> members_;  // [leaf]
 };

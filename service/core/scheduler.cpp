@@ -237,7 +237,7 @@ Status Scheduler::set_tree(const TreeSpec& spec, bool check_capacity) {
   }
   fill_index_.reset(tree_);
   for (const auto& [si, node] : moves)
-    if (const int g = hungry_.group_of(si); g >= 0) fill_index_.add(si, g, node);
+    if (const int g = hungry_.group_of(si); g >= 0) fill_index_.add(si, g, node, tree_);
   load_plans(clock_->now_ms());
   return Status::ok();
 }
@@ -970,7 +970,7 @@ std::string Scheduler::session_to_start_ahead(std::uint64_t revocation_id) const
   auto it = revocations_.find(revocation_id);
   if (it == revocations_.end()) return {};
   const Revocation& r = it->second;
-  if (r.reason == Reason::kDrain || r.claimant_refs.empty()) return {};
+  if (!r.promises_room()) return {};
   const Host& host = hosts_.host(r.host);
   const Session* best = nullptr;
   auto consider = [&](const Session& s) {
@@ -1152,7 +1152,7 @@ bool Scheduler::promised_elsewhere(const Session& s, int host, bool made_for_one
   if (ids == nullptr) return false;
   for (std::uint64_t id : *ids) {
     const Revocation& r = revocations_.at(id);
-    if (r.reason == Reason::kDrain || r.claimant_refs.empty()) continue;
+    if (!r.promises_room()) continue;
     if (made_for_one && r.for_session < 0) continue;
     if (!claims(s, r.claimant_refs)) return true;
   }
@@ -1435,7 +1435,7 @@ void Scheduler::hungry(int si) {
   if (!hungry_.contains(si)) {
     const Session& s = sessions_[static_cast<std::size_t>(si)];
     hungry_.insert(si, shape_of(s));
-    fill_index_.add(si, hungry_.group_of(si), s.consumer);
+    fill_index_.add(si, hungry_.group_of(si), s.consumer, tree_);
   }
   hungry_.touch(si);
 }
@@ -1443,7 +1443,7 @@ void Scheduler::hungry(int si) {
 void Scheduler::not_hungry(int si) {
   const int g = hungry_.group_of(si);
   if (g < 0) return;
-  fill_index_.remove(si, g, sessions_[static_cast<std::size_t>(si)].consumer);
+  fill_index_.remove(si, g, sessions_[static_cast<std::size_t>(si)].consumer, tree_);
   hungry_.erase(si);
 }
 
@@ -1452,7 +1452,7 @@ std::vector<int> Scheduler::promised_hosts() const {
   for (int h : promises_.hosts()) {
     for (std::uint64_t id : *promises_.on(h)) {
       const Revocation& r = revocations_.at(id);
-      if (r.reason != Reason::kDrain && !r.claimant_refs.empty()) {
+      if (r.promises_room()) {
         hosts.push_back(h);
         break;
       }
@@ -1471,7 +1471,7 @@ void Scheduler::for_each_claimant(int group, int host, F&& f) const {
   if (ids == nullptr) return;
   for (std::uint64_t id : *ids) {
     const Revocation& r = revocations_.at(id);
-    if (r.reason != Reason::kDrain && !r.claimant_refs.empty()) {
+    if (r.promises_room()) {
       first = &r;
       break;
     }
@@ -1631,7 +1631,7 @@ void Scheduler::fill_idle() {
   auto list = [&](int si) {
     if (fill_listed_[static_cast<std::size_t>(si)] == fill_stamp_) return;
     fill_listed_[static_cast<std::size_t>(si)] = fill_stamp_;
-    for (int n = sessions_[static_cast<std::size_t>(si)].consumer; n >= 0; n = fill_index_.parent(n)) {
+    for (int n = sessions_[static_cast<std::size_t>(si)].consumer; n >= 0; n = tree_.node(n).parent) {
       touch(n);
       ++fill_extra_[static_cast<std::size_t>(n)];
     }
@@ -1661,14 +1661,14 @@ void Scheduler::fill_idle() {
   };
   auto drop = [&](int leaf) {
     const int extra = fill_extra_[static_cast<std::size_t>(leaf)] - fill_dropped_[static_cast<std::size_t>(leaf)];
-    for (int n = leaf; n >= 0; n = fill_index_.parent(n)) {
+    for (int n = leaf; n >= 0; n = tree_.node(n).parent) {
       touch(n);
       fill_dropped_[static_cast<std::size_t>(n)] += extra;
     }
     for (int g : all_open) {
       const int c = fill_index_.count(g, leaf) - dropped_of(g, leaf);
       if (c == 0) continue;
-      for (int n = leaf; n >= 0; n = fill_index_.parent(n)) dropped_of(g, n) += c;
+      for (int n = leaf; n >= 0; n = tree_.node(n).parent) dropped_of(g, n) += c;
     }
   };
   std::vector<std::uint8_t> full(groups.size(), 0);
@@ -1966,7 +1966,7 @@ void Scheduler::reclaim(std::uint64_t id) {
   };
   if (r.for_session >= 0) {
     if (sessions_[static_cast<std::size_t>(r.for_session)].seq == r.for_seq) serve(r.for_session);
-  } else if (!r.claimant_refs.empty() && r.reason != Reason::kDrain) {
+  } else if (r.promises_room()) {
     std::vector<int> waiting;
     for (const auto& g : unplaced_.groups()) {
       if (!g.shape.fits_in(hosts_.host(r.host).free())) continue;

@@ -86,6 +86,8 @@ struct Revocation {
   // drained, or its capacity shrank below what it holds): a rising target
   // does not cancel it.
   bool forced = false;
+  // Whether the room it frees is kept for claimants (a drain's is not).
+  bool promises_room() const { return reason != Reason::kDrain && !claimant_refs.empty(); }
 };
 
 class Scheduler {

@@ -42,10 +42,10 @@ TEST(FillIndex, CountsEveryNodeOnTheLeafsPathPerGroup) {
   const int a1 = At(t, "/A/A1");
   const int a2 = At(t, "/A/A2");
   const int b = At(t, "/B");
-  x.add(10, 0, a1);
-  x.add(11, 1, a1);
-  x.add(12, 0, a2);
-  x.add(13, 0, b);
+  x.add(10, 0, a1, t);
+  x.add(11, 1, a1, t);
+  x.add(12, 0, a2, t);
+  x.add(13, 0, b, t);
   EXPECT_EQ(x.count(0, a1), 1);
   EXPECT_EQ(x.count(1, a1), 1);
   EXPECT_EQ(x.count(0, At(t, "/A")), 2);
@@ -55,14 +55,14 @@ TEST(FillIndex, CountsEveryNodeOnTheLeafsPathPerGroup) {
   EXPECT_EQ(x.count(7, b), 0);  // a group never seen counts nothing
   EXPECT_EQ(x.members(a1).size(), 2u);
 
-  x.remove(10, 0, a1);
+  x.remove(10, 0, a1, t);
   EXPECT_EQ(x.count(0, a1), 0);
   EXPECT_EQ(x.count(0, ConsumerTree::kRoot), 2);
   ASSERT_EQ(x.members(a1).size(), 1u);
   EXPECT_EQ(x.members(a1)[0].session, 11);
   EXPECT_EQ(x.members(a1)[0].group, 1);
 
-  x.remove(10, 0, a1);  // not there: nothing changes
+  x.remove(10, 0, a1, t);  // not there: nothing changes
   EXPECT_EQ(x.count(0, ConsumerTree::kRoot), 2);
 }
 
@@ -70,7 +70,7 @@ TEST(FillIndex, ResetForgetsEverything) {
   const ConsumerTree t = Tree();
   FillIndex x;
   x.reset(t);
-  x.add(1, 2, At(t, "/B"));
+  x.add(1, 2, At(t, "/B"), t);
   x.reset(t);
   EXPECT_EQ(x.count(2, ConsumerTree::kRoot), 0);
   EXPECT_TRUE(x.members(At(t, "/B")).empty());
@@ -90,11 +90,11 @@ TEST(FillIndex, RandomChurnMatchesARecount) {
   for (int step = 0; step < 2000; ++step) {
     if (in.empty() || rng() % 2 == 0) {
       const In e{step, static_cast<int>(rng() % 3), leaves[rng() % leaves.size()]};
-      x.add(e.session, e.group, e.leaf);
+      x.add(e.session, e.group, e.leaf, t);
       in.push_back(e);
     } else {
       const std::size_t i = rng() % in.size();
-      x.remove(in[i].session, in[i].group, in[i].leaf);
+      x.remove(in[i].session, in[i].group, in[i].leaf, t);
       in.erase(in.begin() + static_cast<long>(i));
     }
   }
