@@ -100,10 +100,17 @@ class LocalBackend::Core : public std::enable_shared_from_this<Core> {
       env["SESSIOND_WARM"] = "1";
       pool_ = local::WarmPool::create(io_, (fs::path(data_dir_) / "warm").string(), std::move(env), config_.warm_pool);
     }
+    if (config_.class_data.enabled) {
+      auto cd = config_.class_data;
+      if (cd.dir.empty()) cd.dir = local::default_class_data_dir(base_env_, data_dir_);
+      class_data_ = local::ClassDataCache::create(io_, std::move(cd), base_env_);
+    }
   }
 
   std::map<std::string, std::uint64_t> counters() const {
-    return pool_ ? pool_->counters() : std::map<std::string, std::uint64_t>{};
+    auto out = pool_ ? pool_->counters() : std::map<std::string, std::uint64_t>{};
+    if (class_data_) out.merge(class_data_->counters());
+    return out;
   }
 
   const std::vector<core::HostSpec>& hosts() const { return config_.hosts; }
@@ -267,6 +274,7 @@ class LocalBackend::Core : public std::enable_shared_from_this<Core> {
       if (closed_) return;
       closed_ = true;
       if (pool_) pool_->shutdown();
+      if (class_data_) class_data_->shutdown();
       for (auto& [id, p] : procs_) procs.push_back(p);
       for (auto& [pid, p] : orphans_) procs.push_back(p);
       procs_.clear();
@@ -316,7 +324,8 @@ class LocalBackend::Core : public std::enable_shared_from_this<Core> {
     if (!log_fd) return log_fd.status();
 
     local::SpawnSpec spec;
-    spec.argv = req.command;
+    // A cold JVM: with a class-data archive it maps its classes instead of loading them.
+    spec.argv = class_data_ ? class_data_->apply(req.command) : req.command;
     spec.env = base_env_;
     for (auto& [k, v] : executor_env(req, host)) spec.env[k] = std::move(v);
     spec.working_dir = work_dir.string();
@@ -599,7 +608,8 @@ class LocalBackend::Core : public std::enable_shared_from_this<Core> {
   const std::string instance_id_;
   const LocalBackendConfig config_;
   const std::map<std::string, std::string> base_env_;
-  std::shared_ptr<local::WarmPool> pool_;  // null: no warm pool configured
+  std::shared_ptr<local::WarmPool> pool_;              // null: no warm pool configured
+  std::shared_ptr<local::ClassDataCache> class_data_;  // null: class_data off
 
   std::mutex mu_;  // guards what follows and every Asio object in a Proc
   bool started_ = false;

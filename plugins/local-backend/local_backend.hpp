@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "backend/executor_backend.hpp"
+#include "class_data.hpp"
 #include "core/host_pool.hpp"
 #include "warm_pool.hpp"
 
@@ -28,10 +29,14 @@ namespace sched::backend {
 //   warm_pool_idle: 10m     # a warm command unused this long has its processes let go
 //   warm_pool_refill_delay: 3s   # after a hand-off, before its replacement starts
 //   warm_pool_commands: 4   # distinct warm commands kept warm at once
+//   class_data: true        # class-data archives for java executors started cold; default true
+//   class_data_dir: DIR     # where archives are kept; default ~/.cache/session-scheduler/class-data
+//   class_data_train: 20s   # how long the first executor of a JVM command records its classes
 struct LocalBackendConfig {
   std::vector<core::HostSpec> hosts;
   std::chrono::milliseconds orphan_grace{2000};
   local::WarmPoolConfig warm_pool;
+  local::ClassDataConfig class_data;  // dir empty: local::default_class_data_dir
 };
 
 // Reads the section (null or absent: all defaults). Errors name the file,

@@ -65,10 +65,10 @@ Result<LocalBackendConfig> read_local_backend_config(const YAML::Node* section, 
   const YAML::Node n = section != nullptr ? *section : YAML::Node();
   const bool present = n.IsDefined() && !n.IsNull();
   if (present) {
-    SCHED_RETURN_IF_ERROR(
-        config::check_keys(ctx, n,
-                           {"hosts", "host", "cpu", "memory", "gpu", "reserve_memory", "orphan_grace", "warm_pool",
-                            "warm_pool_idle", "warm_pool_refill_delay", "warm_pool_commands"}));
+    SCHED_RETURN_IF_ERROR(config::check_keys(
+        ctx, n,
+        {"hosts", "host", "cpu", "memory", "gpu", "reserve_memory", "orphan_grace", "warm_pool", "warm_pool_idle",
+         "warm_pool_refill_delay", "warm_pool_commands", "class_data", "class_data_dir", "class_data_train"}));
     auto duration = [&](const char* key, std::chrono::milliseconds* into) -> Status {
       if (!n[key]) return Status::ok();
       auto g = config::read_duration(ctx / key, n[key]);
@@ -91,6 +91,21 @@ Result<LocalBackendConfig> read_local_backend_config(const YAML::Node* section, 
     SCHED_RETURN_IF_ERROR(duration("warm_pool_idle", &out.warm_pool.idle));
     SCHED_RETURN_IF_ERROR(duration("warm_pool_refill_delay", &out.warm_pool.refill_delay));
     SCHED_RETURN_IF_ERROR(count("warm_pool_commands", 1, 64, &out.warm_pool.commands));
+    if (n["class_data"]) {
+      auto b = config::read_bool(ctx / "class_data", n["class_data"]);
+      if (!b) return b.status();
+      out.class_data.enabled = *b;
+    }
+    if (n["class_data_dir"]) {
+      auto d = config::read_string(ctx / "class_data_dir", n["class_data_dir"]);
+      if (!d) return d.status();
+      if (d->empty()) return (ctx / "class_data_dir").error(n["class_data_dir"], "must not be empty");
+      out.class_data.dir = *d;
+    }
+    SCHED_RETURN_IF_ERROR(duration("class_data_train", &out.class_data.train));
+    if (out.class_data.train.count() <= 0) {
+      return (ctx / "class_data_train").error(n["class_data_train"], "must be longer than 0");
+    }
   }
 
   if (present && n["hosts"]) {

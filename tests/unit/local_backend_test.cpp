@@ -814,6 +814,24 @@ TEST_F(LocalBackendConfigTest, ErrorsNameTheFileLineAndField) {
   ExpectError("backend: {local: {warm_pool: -1}}\n", "sessiond.yaml:1: backend.local.warm_pool: must be from 0 to 64");
   ExpectError("backend: {local: {warm_pool: many}}\n", "sessiond.yaml:1: backend.local.warm_pool: ");
   ExpectError("backend: {local: {warm_pool_idle: later}}\n", "sessiond.yaml:1: backend.local.warm_pool_idle: ");
+  ExpectError("backend: {local: {class_data: maybe}}\n", "sessiond.yaml:1: backend.local.class_data: ");
+  ExpectError("backend: {local: {class_data_dir: ''}}\n",
+              "sessiond.yaml:1: backend.local.class_data_dir: must not be empty");
+  ExpectError("backend: {local: {class_data_train: 0s}}\n",
+              "sessiond.yaml:1: backend.local.class_data_train: must be longer than 0");
+}
+
+TEST_F(LocalBackendConfigTest, ClassDataIsOnByDefaultWithTheDirectoryLeftToTheBackend) {
+  auto none = read_local_backend_config(nullptr, "sessiond.yaml");
+  ASSERT_TRUE(none.is_ok());
+  EXPECT_TRUE(none->class_data.enabled);
+  EXPECT_TRUE(none->class_data.dir.empty());
+  EXPECT_EQ(none->class_data.train, 20s);
+  auto given = Read("backend: {local: {class_data: false, class_data_dir: /srv/cds, class_data_train: 5s}}\n");
+  ASSERT_TRUE(given.is_ok()) << given.status().to_string();
+  EXPECT_FALSE(given->class_data.enabled);
+  EXPECT_EQ(given->class_data.dir, "/srv/cds");
+  EXPECT_EQ(given->class_data.train, 5s);
 }
 
 TEST(LocalBackendFactoryTest, RegistersAsLocalOnceAndReportsConfigErrors) {
