@@ -2,10 +2,8 @@
 // dump that makes it, and the option that lets later executors map it.
 #include "class_data.hpp"
 
-#include <signal.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <array>
@@ -206,21 +204,18 @@ class ClassDataCache::Impl : public std::enable_shared_from_this<ClassDataCache:
             {"class_data_failed", failed_}};
   }
 
+  // Training under way is dumped now rather than lost: a daemon that lives
+  // less than the training time (a test, a short demo) still leaves an
+  // archive for the next. Dumps go on after it: each renames its own result.
   void shutdown() {
     std::lock_guard lock(mu_);
     if (closed_) return;
     closed_ = true;
     for (auto& [key, e] : keys_) {
       if (e.timer) e.timer->cancel();
-      if (e.state == State::kDumping && e.pid > 0) {
-        signal_group(e.pid, SIGKILL);
-        ::waitpid(e.pid, nullptr, 0);
-        boost::system::error_code ignored;
-        if (e.pidfd) e.pidfd->close(ignored);
-        std::error_code ec;
-        fs::remove(e.temp, ec);
-        fs::remove(e.class_list, ec);
-      }
+      if (e.state == State::kTraining) start_dump(e);
+      boost::system::error_code ignored;
+      if (e.pidfd) e.pidfd->close(ignored);
     }
   }
 
@@ -242,15 +237,30 @@ class ClassDataCache::Impl : public std::enable_shared_from_this<ClassDataCache:
     auto it = keys_.find(key);
     if (closed_ || it == keys_.end() || it->second.state != State::kTraining) return;
     Entry& e = it->second;
+    if (start_dump(e)) watch(key, e);
+  }
+
+  // REQUIRES: mu_ held; e in kTraining. Starts java -Xshare:dump in its own
+  // session at nice 10; the shell around it renames the archive into place
+  // (the rename is what makes it visible: a launch never maps half a file)
+  // and removes the class list, so a dump needs no daemon to finish.
+  bool start_dump(Entry& e) {
     std::error_code ec;
     if (fs::file_size(e.class_list, ec) == 0 || ec) {
       fail(e, "the executor recorded no class list (it did not start, or its JVM cannot record one)");
-      return;
+      return false;
     }
     SpawnSpec spec;
     spec.argv = {"nice",
                  "-n",
                  "10",
+                 "sh",
+                 "-c",
+                 R"(list=$1 tmp=$2 final=$3; shift 3; "$@" && mv -f -- "$tmp" "$final" && rm -f -- "$list")",
+                 "sh",
+                 e.class_list,
+                 e.temp,
+                 e.archive,
                  e.jvm.java,
                  "-Xshare:dump",
                  "-XX:SharedClassListFile=" + e.class_list,
@@ -263,27 +273,26 @@ class ClassDataCache::Impl : public std::enable_shared_from_this<ClassDataCache:
     auto log = open_output_file(log_path(e));
     if (!log) {
       fail(e, log.status().message());
-      return;
+      return false;
     }
     spec.output_fd = *log;
     auto pid = spawn_in_new_session(spec);
     ::close(*log);
     if (!pid) {
       fail(e, pid.status().message());
-      return;
-    }
-    auto fd = open_pidfd(*pid);
-    if (!fd) {
-      signal_group(*pid, SIGKILL);
-      ::waitpid(*pid, nullptr, 0);
-      fail(e, fd.status().message());
-      return;
+      return false;
     }
     e.state = State::kDumping;
     e.pid = *pid;
     e.started = Clock::now();
+    auto fd = open_pidfd(*pid);
+    if (!fd) {
+      spdlog::warn("local backend: class data: cannot watch the dump for {} (pid {}): {}", e.archive, *pid,
+                   fd.status().message());
+      return false;
+    }
     e.pidfd = std::make_unique<asio::posix::stream_descriptor>(io_, *fd);
-    watch(key, e);
+    return true;
   }
 
   // REQUIRES: mu_ held.
@@ -308,21 +317,13 @@ class ClassDataCache::Impl : public std::enable_shared_from_this<ClassDataCache:
     boost::system::error_code ignored;
     e.pidfd->close(ignored);
     std::error_code ec;
-    if (st.code != 0 || !fs::is_regular_file(e.temp, ec)) {
+    if (st.code != 0 || !fs::is_regular_file(e.archive, ec)) {
       fail(e, "java -Xshare:dump exited with status " + std::to_string(st.code));
-      return;
-    }
-    const auto bytes = fs::file_size(e.temp, ec);
-    // The rename is what makes it visible: a launch never maps half a file.
-    fs::rename(e.temp, e.archive, ec);
-    if (ec) {
-      fail(e, "cannot rename '" + e.temp + "': " + ec.message());
       return;
     }
     ++made_;
     spdlog::info("local backend: class data: archive {} made in {} ms ({} MiB); executors of its command map it",
-                 e.archive, ms_since(e.started), bytes >> 20);
-    fs::remove(e.class_list, ec);
+                 e.archive, ms_since(e.started), fs::file_size(e.archive, ec) >> 20);
     fs::remove(log_path(e), ec);
     keys_.erase(it);  // from now on the file answers
   }
@@ -367,7 +368,10 @@ std::shared_ptr<ClassDataCache> ClassDataCache::create(asio::io_context& io, Cla
 
 ClassDataCache::ClassDataCache(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
 ClassDataCache::~ClassDataCache() {
-  impl_->shutdown();
+  try {
+    impl_->shutdown();
+  } catch (...) {  // NOLINT(bugprone-empty-catch): only allocation throws there; a destructor must not
+  }
 }
 
 std::vector<std::string> ClassDataCache::apply(const std::vector<std::string>& argv) {

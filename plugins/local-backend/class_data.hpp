@@ -46,7 +46,8 @@ std::optional<JvmCommand> parse_jvm_command(const std::vector<std::string>& argv
 std::string class_data_key(const JvmCommand& jvm);
 
 // Thread-safe. The dump (java -Xshare:dump) runs at nice 10 in its own
-// session; shutdown() kills one under way, so no half-made archive is left.
+// session and renames its archive into place itself, so it finishes after
+// the daemon too; shutdown() starts the dump of a training under way.
 class ClassDataCache {
  public:
   // `env` is the environment dumps run with (the daemon's). `dir` must be set

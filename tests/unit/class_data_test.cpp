@@ -17,6 +17,7 @@
 #include <fstream>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -191,22 +192,34 @@ TEST_F(ClassDataTest, ACommandThatRecordsNoClassListIsGivenUpWithoutRetrying) {
   EXPECT_EQ(cache.counters().at("class_data_made"), 0U);
 }
 
-TEST_F(ClassDataTest, WithTheRealJdkTheFirstLaunchTrainsAndLaterOnesMapTheArchive) {
+// A jar of one class printing "hello <number of arguments>", built with the
+// machine's JDK; the java beside javac. Empty when there is no JDK.
+struct HelloJar {
+  std::string java, jar;
+};
+std::optional<HelloJar> BuildHelloJar(const fs::path& dir) {
   const std::string javac = FindJavac();
-  if (javac.empty()) GTEST_SKIP() << "no javac on PATH";
-  const std::string java = (fs::path(javac).parent_path() / "java").string();
-  const fs::path classes = dir_ / "classes";
+  if (javac.empty()) return std::nullopt;
+  const fs::path classes = dir / "classes";
   fs::create_directories(classes);
   std::ofstream(classes / "Hello.java") << "public class Hello { public static void main(String[] a) {"
                                            " System.out.println(\"hello \" + java.util.List.of(a).size()); } }\n";
-  ASSERT_EQ(RunToEnd({javac, "-d", classes.string(), (classes / "Hello.java").string()}, dir_ / "javac.out"), 0)
-      << ReadFile(dir_ / "javac.out");
-
+  const fs::path bin = fs::path(javac).parent_path();
   // Class sharing takes jars only (a non-empty directory on the path fails the dump).
-  const std::string jar = (dir_ / "hello.jar").string();
-  const std::string jar_tool = (fs::path(javac).parent_path() / "jar").string();
-  ASSERT_EQ(RunToEnd({jar_tool, "cf", jar, "-C", classes.string(), "Hello.class"}, dir_ / "jar.out"), 0)
-      << ReadFile(dir_ / "jar.out");
+  const std::string jar = (dir / "hello.jar").string();
+  if (RunToEnd({javac, "-d", classes.string(), (classes / "Hello.java").string()}, dir / "javac.out") != 0 ||
+      RunToEnd({(bin / "jar").string(), "cf", jar, "-C", classes.string(), "Hello.class"}, dir / "jar.out") != 0) {
+    ADD_FAILURE() << ReadFile(dir / "javac.out") << ReadFile(dir / "jar.out");
+    return std::nullopt;
+  }
+  return HelloJar{(bin / "java").string(), jar};
+}
+
+TEST_F(ClassDataTest, WithTheRealJdkTheFirstLaunchTrainsAndLaterOnesMapTheArchive) {
+  const auto hello = BuildHelloJar(dir_);
+  if (!hello) GTEST_SKIP() << "no javac on PATH";
+  const std::string& java = hello->java;
+  const std::string& jar = hello->jar;
 
   auto& cache = Cache(300ms);
   const Argv cmd = {java, "-cp", jar, "-Xmx64m", "Hello", "x", "y"};
@@ -244,6 +257,35 @@ TEST_F(ClassDataTest, WithTheRealJdkTheFirstLaunchTrainsAndLaterOnesMapTheArchiv
     ++files;
   }
   EXPECT_EQ(files, 1);
+}
+
+}  // namespace
+}  // namespace sched::backend::local
+
+namespace sched::backend::local {
+namespace {
+
+TEST_F(ClassDataTest, ADaemonStoppingBeforeTheTrainingEndsStillLeavesAnArchive) {
+  const auto hello = BuildHelloJar(dir_);
+  if (!hello) GTEST_SKIP() << "no javac on PATH";
+  auto& cache = Cache(std::chrono::hours(1));
+  const Argv cmd = {hello->java, "-cp", hello->jar, "Hello"};
+  const Argv training = cache.apply(cmd);
+  ASSERT_TRUE(Has(training, "-XX:DumpLoadedClassList="));
+  ASSERT_EQ(RunToEnd(training, dir_ / "training.out"), 0);
+  cache.shutdown();  // long before the training time: the dump starts now and finishes alone
+  const std::string key = class_data_key(*parse_jvm_command(cmd));
+  ASSERT_TRUE(WaitUntil([&] { return fs::exists(dir_ / "archives" / (key + ".jsa")); }, 120s));
+  // Its class list goes with it; a new cache maps the archive at once.
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        int lists = 0;
+        for (const auto& e : fs::directory_iterator(dir_ / "archives")) lists += e.path().extension() == ".classlist";
+        return lists == 0;
+      },
+      10s));
+  auto& again = Cache(std::chrono::hours(1));
+  EXPECT_TRUE(Has(again.apply(cmd), "-XX:SharedArchiveFile="));
 }
 
 }  // namespace
