@@ -66,11 +66,14 @@ object RevocationEnforcer {
         val kills = youngestFirst(doomed).take(math.max(0, kill)).map { t =>
           KillTask(t.taskId, e.id, s"preempted by the session scheduler (${if (e.reason.isEmpty) "revocation" else e.reason})")
         }
-        // Killed early, the slots go back at once, as the daemon would take
-        // them at the deadline: a task's end can lag its kill by seconds (a
-        // Python worker gets spark.python.task.killTimeout), and the cap
-        // already keeps new tasks off them.
-        if (!atDeadline && kills.nonEmpty && kill == excess && e.usable > 0) kills :+ ReleaseSlots(e.id, e.revoking)
+        // The slots go back with the kills, as the daemon would take them at
+        // its deadline: a task's end can lag its kill by seconds (a Python
+        // worker gets spark.python.task.killTimeout), and the cap already
+        // keeps new tasks off them. This holds at the local deadline too,
+        // which comes a kill margin before the daemon's (at least 250 ms: with
+        // a grace that short, at once): waiting for the daemon's would only
+        // keep the beneficiary waiting that much longer.
+        if (kills.nonEmpty && kill == excess && e.usable > 0) kills :+ ReleaseSlots(e.id, e.revoking)
         else kills
       }
     }

@@ -28,6 +28,13 @@ class RevocationEnforcerTest {
     assertEquals(Seq(1L, 3L), steps.collect { case KillTask(id, "1", _) => id })
   }
 
+  @Test def theSlotsGoBackWithTheKillsAtTheDeadline(): Unit = {
+    // The local deadline is a kill margin before the daemon's: the slots need
+    // not wait for the daemon to take them.
+    val steps = RevocationEnforcer.plan(Seq(exec("1", 4, 1, 1000)), Map(tasks("1", 5, 50, 20, 40)), Set.empty, 1000)
+    assertEquals(Seq(KillTask(1, "1", "preempted by the session scheduler (ownership for /B)"), ReleaseSlots("1", 1)), steps)
+  }
+
   @Test def removesAnExecutorWithNothingLeft(): Unit = {
     val steps = RevocationEnforcer.plan(Seq(exec("1", 2, 2, 1000)), Map.empty, Set.empty, 0)
     assertEquals(Seq(RemoveExecutor("1", "ownership for /B")), steps)
