@@ -238,6 +238,21 @@ std::string render(json b, const std::vector<json>& yk, const std::string& yk_st
       if (k != "total") o << " " << k << " " << grouped(v) << ",";
     o.seekp(-1, std::ios_base::cur);
     o << ".\n\n";
+    if (inc.contains("latency_bands")) {
+      // A mean far above the median is a few slow changes: say how much of
+      // the loop's time they are, and so what a steal of the core costs.
+      o << "Time by how long a change took:";
+      for (const auto& b : inc["latency_bands"]) {
+        const double to = b["to_us"].get<double>();
+        o << " " << fmt("%g", b["from_us"].get<double>())
+          << (to < 0 ? std::string(" µs and more") : "–" + fmt("%g", to) + " µs") << ": "
+          << fmt("%.2f", b["changes_pct"].get<double>()) << " % of changes, "
+          << fmt("%.1f", b["time_pct"].get<double>()) << " % of the time;";
+      }
+      o.seekp(-1, std::ios_base::cur);
+      o << ". A change the kernel takes the core from for a scheduler tick (4 ms) lands in the last band whatever "
+           "it does, so on a busy machine that band is mostly other processes' time.\n\n";
+    }
   }
 
   // --- memory

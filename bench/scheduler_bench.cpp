@@ -472,7 +472,32 @@ class ClusterBench {
     const double secs = seconds_since(start);
     perf_.disable();
     std::vector<double> lat(lat_us.begin(), lat_us.end());
-    r["incremental"] = {{"changes_requested", opt_.incremental},
+    // Where the loop's time goes by how long a change took: a mean far above
+    // the median is a few slow changes, and which band dominates says
+    // whether to speed up every change or the rare heavy ones.
+    json bands = json::array();
+    {
+      const double edges[] = {0, 50, 200, 1000, 1e300};
+      double total = 0;
+      for (double v : lat) total += v;
+      for (std::size_t b = 0; b + 1 < std::size(edges); ++b) {
+        long n = 0;
+        double t = 0;
+        for (double v : lat) {
+          if (v >= edges[b] && v < edges[b + 1]) ++n, t += v;
+        }
+        bands.push_back(
+            {{"from_us", edges[b]},
+             {"to_us", edges[b + 1] > 1e299 ? -1.0 : edges[b + 1]},
+             {"changes_pct", lat.empty() ? 0.0 : 100.0 * static_cast<double>(n) / static_cast<double>(lat.size())},
+             {"time_pct", total > 0 ? 100.0 * t / total : 0.0}});
+        std::printf("  changes taking %g-%s us: %.2f%% of changes, %.1f%% of the time\n", edges[b],
+                    edges[b + 1] > 1e299 ? "" : std::to_string(static_cast<int>(edges[b + 1])).c_str(),
+                    bands.back()["changes_pct"].get<double>(), bands.back()["time_pct"].get<double>());
+      }
+    }
+    r["incremental"] = {{"latency_bands", bands},
+                        {"changes_requested", opt_.incremental},
                         {"changes", done},
                         {"stopped_by_time_budget", budget_hit},
                         {"time_budget_s", opt_.incremental_budget_s},
@@ -607,7 +632,9 @@ class ClusterBench {
   void dump_leaves(const std::string& label, const std::vector<FracResources>& demand,
                    const std::vector<FracResources>& ent, const std::vector<long>& short_slots, const Dominant& dom) {
     std::ofstream f(opt_.dump_leaves, std::ios::app);
-    f << "# " << label << "\npath\tshort\tdemand_dom\tent_dom\theld_dom\ttarget_dom\tx\theld\tent\ttarget\tshare\towned\tdemand\tsched_demand\n";
+    f << "# " << label
+      << "\npath\tshort\tdemand_dom\tent_dom\theld_dom\ttarget_dom\tx\theld\tent\ttarget\tshare\towned\tdemand\tsched_"
+         "demand\n";
     for (std::size_t i = 0; i < w_.nodes.size(); ++i) {
       // Leaves, and the tenants (the root's children): where a leaf's x comes from.
       if (!w_.nodes[i].is_leaf() && w_.nodes[i].parent != 0) continue;
