@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <functional>
 
+#include "common/stable_hash.hpp"
 #include "kube_quantity.hpp"
 #include "pod_view.hpp"
 
@@ -13,13 +14,8 @@ namespace {
 
 using nlohmann::json;
 
-// FNV-1a: stable across runs and builds (std::hash is not promised to be).
 std::string short_hash(const std::string& s) {
-  std::uint64_t h = 1469598103934665603ULL;
-  for (unsigned char c : s) {
-    h ^= c;
-    h *= 1099511628211ULL;
-  }
+  const std::uint64_t h = fnv1a(s);
   char buf[17];
   std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
   return std::string(buf, 10);

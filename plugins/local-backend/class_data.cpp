@@ -16,6 +16,7 @@
 #include <mutex>
 #include <string_view>
 
+#include "common/stable_hash.hpp"
 #include "process.hpp"
 
 namespace sched::backend::local {
@@ -48,15 +49,6 @@ constexpr std::array<std::string_view, 10> kOptionsWithValue = {
 bool irrelevant_to_sharing(std::string_view opt) {
   return starts_with(opt, "-D") || starts_with(opt, "-Xlog") || starts_with(opt, "-verbose") ||
          starts_with(opt, "-javaagent") || starts_with(opt, "-agentlib") || starts_with(opt, "-agentpath");
-}
-
-// FNV-1a: stable across runs and builds, so daemons share archives.
-std::uint64_t fnv1a(std::string_view s, std::uint64_t h = 1469598103934665603ULL) {
-  for (const unsigned char c : s) {
-    h ^= c;
-    h *= 1099511628211ULL;
-  }
-  return h;
 }
 
 // A file's size and modification time, or "-" when it cannot be read.
