@@ -101,10 +101,13 @@ std::optional<JvmCommand> parse_jvm_command(const std::vector<std::string>& argv
 }
 
 std::string class_data_key(const JvmCommand& jvm) {
+  // Between parts, so that no two commands' parts run together alike
+  // (a "\0" literal alone would be an empty view and hash nothing).
+  constexpr std::string_view kSeparator("\0", 1);
   std::error_code ec;
   const fs::path java = fs::canonical(jvm.java, ec);
   std::uint64_t h = fnv1a(ec ? jvm.java : java.string());
-  h = fnv1a(stat_of(ec ? jvm.java : java.string()), fnv1a("\0", h));
+  h = fnv1a(stat_of(ec ? jvm.java : java.string()), fnv1a(kSeparator, h));
   // A wildcard entry ("jars/*") is judged by its directory: adding, removing
   // or replacing a jar there changes the directory's time.
   std::string_view rest = jvm.classpath;
@@ -112,12 +115,12 @@ std::string class_data_key(const JvmCommand& jvm) {
     const auto colon = rest.find(':');
     std::string entry(rest.substr(0, colon));
     rest = colon == std::string_view::npos ? std::string_view() : rest.substr(colon + 1);
-    h = fnv1a(entry, fnv1a("\0", h));
+    h = fnv1a(entry, fnv1a(kSeparator, h));
     if (entry.size() >= 1 && entry.back() == '*') entry.pop_back();
     if (entry.empty()) entry = ".";
-    h = fnv1a(stat_of(entry), fnv1a("\0", h));
+    h = fnv1a(stat_of(entry), fnv1a(kSeparator, h));
   }
-  for (const auto& o : jvm.options) h = fnv1a(o, fnv1a("\0", h));
+  for (const auto& o : jvm.options) h = fnv1a(o, fnv1a(kSeparator, h));
   char buf[17];
   std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
   return buf;
