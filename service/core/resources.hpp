@@ -251,4 +251,11 @@ inline bool helps(const FracResources& need, const Resources& shape) {
   return false;
 }
 
+// Gpus or a named extra: kinds only some executors use.
+inline bool uses_special_kind(const Resources& shape) {
+  for (ResourceKind k = kGpu; k < kMaxResourceKinds; ++k)
+    if (shape[k] > 0) return true;
+  return false;
+}
+
 }  // namespace sched::core

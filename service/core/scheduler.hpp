@@ -218,6 +218,9 @@ class Scheduler {
   bool place_session(Session& s);
   void reclaim_for_placement();
   void fill_idle();
+  // One round of the fill over the waiting shapes that use special kinds
+  // (gpus, extras), or over those that do not.
+  void fill_kind(bool special, bool less_reserved);
   // Enter and leave hungry_ (want above target), keeping fill_index_ in step.
   void hungry(int session);
   void not_hungry(int session);

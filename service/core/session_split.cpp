@@ -16,13 +16,6 @@ bool victim_before(const SessionClaim& a, const SessionClaim& b) {
          victim_key(b.sla, b.priority, b.start, static_cast<std::uint64_t>(b.order));
 }
 
-// Gpus or a named extra: kinds only some executors use.
-bool uses_special_kind(const Resources& shape) {
-  for (ResourceKind k = kGpu; k < kMaxResourceKinds; ++k)
-    if (shape[k] > 0) return true;
-  return false;
-}
-
 bool grant_before(const SessionClaim& a, const SessionClaim& b) {
   if (grant_rank(a.sla) != grant_rank(b.sla)) return grant_rank(a.sla) < grant_rank(b.sla);
   if (a.priority != b.priority) return a.priority > b.priority;

@@ -712,6 +712,40 @@ TEST(Scheduler, FillFollowsTheTree) {
   EXPECT_EQ(h.consumer_slots("/A/A1") + h.consumer_slots("/A/A2"), 302);
 }
 
+// Gpus are split by share and owned by nobody, so measured by everything
+// they hold every tenant with gpu work sits at its gpu share: the fill's
+// cpu must be measured by cpu and memory, or it all goes to the first.
+TEST(Scheduler, FillOfCpuIsNotDecidedByTheGpusATenantHolds) {
+  core::SchedulerConfig c;
+  c.resplit_tolerance = 0.02;
+  c.full_pass_interval_ms = 0;
+  Harness h(c);
+  h.add_hosts(9, 100);
+  core::Resources gpu_host = c.slot * 10;
+  gpu_host[core::kGpu] = 2'000;
+  h.add_host("g1", gpu_host);
+  core::Resources gpu_shape = c.slot;
+  gpu_shape[core::kGpu] = 1'000;
+  ASSERT_TRUE(h.set_tree("  - {name: A, share: 1}\n  - {name: B, share: 1}\n  - {name: C, share: 1}\n").is_ok());
+  ASSERT_TRUE(h.add("a", "/A", 1000).is_ok());
+  ASSERT_TRUE(h.add("a-gpu", "/A", 1, SlaClass::kBatch, 0, 0, gpu_shape).is_ok());
+  ASSERT_TRUE(h.add("b", "/B", 1000).is_ok());
+  ASSERT_TRUE(h.add("b-gpu", "/B", 1, SlaClass::kBatch, 0, 0, gpu_shape).is_ok());
+  ASSERT_TRUE(h.add("c", "/C", 1000).is_ok());
+  h.settle();
+  ASSERT_EQ(h.held("a-gpu"), 1);
+  ASSERT_EQ(h.held("b-gpu"), 1);
+  const std::int64_t a = h.consumer_slots("/A"), b = h.consumer_slots("/B"), cs = h.consumer_slots("/C");
+  ASSERT_EQ(a + b + cs, 910);
+  // C gives 6 slots back: under 2% of anyone's part, so nobody is re-split
+  // and the fill hands them out, half to A and half to B.
+  ASSERT_TRUE(h.demand("c", cs - 6).is_ok());
+  h.settle();
+  EXPECT_EQ(h.consumer_slots("/C"), cs - 6);
+  EXPECT_EQ(h.consumer_slots("/A"), a + 3);
+  EXPECT_EQ(h.consumer_slots("/B"), b + 3);
+}
+
 // A leaf is given gpus for its gpu sessions' demand, and DRF counts them in
 // its share: its gpu session gets them, with the cpu to run them, ahead of a
 // higher-ranked cpu-only session that would leave them idle; and that
