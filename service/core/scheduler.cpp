@@ -1261,6 +1261,9 @@ void Scheduler::reclaim_for_placement() {
     std::vector<Slot> slots;
     // Whether a leaf's branch borrows, looked up once per leaf (-1: not yet).
     std::vector<std::int8_t> borrows(nodes_.size(), -1);
+    // Whether a host could ever hold the shape, once per host: the scan
+    // meets each host many times, and its Host record is a cache miss.
+    std::vector<std::int8_t> could_hold(hosts_.size(), -1);
     for (std::size_t yi = 0; yi < sessions_.size(); ++yi) {
       const Session& y = sessions_[yi];
       if (!y.live || y.effective() <= y.pinned) continue;
@@ -1278,9 +1281,13 @@ void Scheduler::reclaim_for_placement() {
       if (b == 0) continue;  // under the owner, or not borrowing
       for (std::size_t pi = 0; pi < y.placements.size(); ++pi) {
         const Placement& p = y.placements[pi];
-        const Host& host = hosts_.host(p.host);
-        if (p.slots > p.revoking && host.schedulable() && shape.fits_in(host.capacity))
-          slots.push_back({p.host, static_cast<int>(yi), static_cast<int>(pi)});
+        if (p.slots <= p.revoking) continue;
+        std::int8_t& fits = could_hold[static_cast<std::size_t>(p.host)];
+        if (fits < 0) {
+          const Host& host = hosts_.host(p.host);
+          fits = host.schedulable() && shape.fits_in(host.capacity) ? 1 : 0;
+        }
+        if (fits != 0) slots.push_back({p.host, static_cast<int>(yi), static_cast<int>(pi)});
       }
     }
     // Grouped by host (a counting sort: hosts are many, slots a few per host);
