@@ -8,7 +8,8 @@
 namespace sched::core {
 namespace {
 
-constexpr double kEps = 1e-6;  // base units (millicores, MiB): far below one slot
+constexpr double kEps = 1e-6;        // base units (millicores, MiB): far below one slot
+constexpr double kEpsShare = 1e-12;  // dominant shares: far below one slot of any cluster
 
 // How many `unit`s fit in `r` (fractional; 0 for a zero unit).
 double units_in(const FracResources& r, const Resources& unit) {
@@ -88,6 +89,12 @@ class HybridSharePolicy final : public SharePolicy {
         // of the child's smallest shape strands capacity nobody there can
         // use: round the demand part down and leave the rest to the pool.
         if (!c.unit.is_zero()) g_[i] = ri + whole_units((g_[i] - ri).clamped(), c.unit);
+        // Holding its guarantee's dominant share, a child is not short of
+        // it (as YARN's fair scheduler judges min share with DRF): a kind
+        // its executors use less of than the owned mix is no deficit.
+        // Counted as one, it can never be met (the mix it runs decides
+        // what it holds), so borrowers were revoked for it pass after pass.
+        if (norm.of(have_[i]) >= norm.of(g_[i]) - kEpsShare) g_[i] = FracResources::min(g_[i], have_[i]);
       }
       base += g_[i];
     }
