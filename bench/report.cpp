@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace sched::bench {
@@ -131,7 +132,8 @@ std::string kept_sections(const std::string& path) {
 
 // The whole README as text; throws json::exception when a figure is missing.
 std::string render(json b, const std::vector<json>& yk, const std::string& yk_status, const std::string& prof_full,
-                   const std::string& prof_inc, const std::string& run_cmd, const std::string& source, json rebalance) {
+                   const std::string& prof_inc, const std::string& run_cmd, const std::string& source, json rebalance,
+                   std::vector<json> seeds) {
   std::ostringstream o;
   // Non-const, so a missing figure reads as null and throws on use instead of being undefined behaviour.
   json& m = b["machine"];
@@ -237,7 +239,10 @@ std::string render(json b, const std::vector<json>& yk, const std::string& yk_st
     for (const auto& [k, v] : inc["decisions"].items())
       if (k != "total") o << " " << k << " " << grouped(v) << ",";
     o.seekp(-1, std::ios_base::cur);
-    o << ".\n\n";
+    o << "; " << fmt("%.2f", inc["decisions"]["total"].get<double>() / inc["changes"].get<double>())
+      << " decisions per change. Decisions per second rise with churn as much as with speed: a scheduler that "
+         "revokes and grants back the same slots makes more of them for one change. Changes per second is the "
+         "figure that tracks speed alone.\n\n";
     if (inc.contains("latency_bands")) {
       // A mean far above the median is a few slow changes: say how much of
       // the loop's time they are, and so what a steal of the core costs.
@@ -338,6 +343,43 @@ std::string render(json b, const std::vector<json>& yk, const std::string& yk_st
     };
     if (!mine.is_null() && c.contains("incremental")) row("default (borrowers keep)", c, mine);
     if (!theirs.is_null()) row("rebalance", rc, theirs);
+    o << "\n";
+  }
+
+  // --- the incremental loop on other seeds: how much of a figure is the draw
+  if (!seeds.empty()) {
+    auto state = [](json& cl, const std::string& label) -> json {
+      for (const json& s : cl["states"])
+        if (s["label"].get<std::string>() == label) return s;
+      return json();
+    };
+    std::sort(seeds.begin(), seeds.end(), [](const json& x, const json& y) {
+      const json& a = x["cluster"]["workload"];
+      const json& b = y["cluster"]["workload"];
+      return std::pair(a["seed"].get<long>(), a["rebalance"].get<bool>()) <
+             std::pair(b["seed"].get<long>(), b["rebalance"].get<bool>());
+    });
+    o << "## Other seeds\n\n"
+      << "The same generator and churn drawn from other seeds (`--seed N --only incremental`, "
+      << grouped(seeds.front()["cluster"]["incremental"]["changes"])
+      << " changes each), in the default mode and with the rebalance above: how much of a fairness figure is the "
+         "draw of one cluster. Revocations are of the incremental loop.\n\n"
+      << "| seed | mode | Jain after the first pass | Jain after the loop | target ÷ entitlement | changes/s | "
+         "decisions/s | decisions per change | revocations | gpu used |\n"
+         "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+    for (json& r : seeds) {
+      json& cl = r["cluster"];
+      json& inc = cl["incremental"];
+      const json first = state(cl, "after the first pass"), loop = state(cl, "after the incremental loop");
+      if (first.is_null() || loop.is_null()) continue;
+      const bool reb = cl["workload"]["rebalance"].get<bool>();
+      o << "| " << cl["workload"]["seed"].get<long>() << " | " << (reb ? "rebalance" : "default") << " | "
+        << fmt("%.4f", first["jain"].get<double>()) << " | **" << fmt("%.4f", loop["jain"].get<double>()) << "** | "
+        << fmt("%.4f", loop["jain_scheduler_target_vs_entitlement"].get<double>()) << " | "
+        << rate(inc["changes_per_sec"]) << " | " << rate(inc["decisions_per_sec"]) << " | "
+        << fmt("%.2f", inc["decisions"]["total"].get<double>() / inc["changes"].get<double>()) << " | "
+        << grouped(inc["decisions"].value("revoke", json(0))) << " | " << pct(loop["utilisation"]["gpu"]) << " |\n";
+    }
     o << "\n";
   }
 
@@ -442,6 +484,7 @@ std::string render(json b, const std::vector<json>& yk, const std::string& yk_st
     << "bench/run.sh                    # build (build/ or $BUILD_DIR), run, YuniKorn, profile, regenerate this file\n"
     << "SKIP_YUNIKORN=1 bench/run.sh    # without the YuniKorn run (~1-3 min)\n"
     << "SKIP_PROFILE=1 bench/run.sh     # without the perf profile\n"
+    << "SEEDS= bench/run.sh             # without the other seeds\n"
     << "build/bin/scheduler-bench --help\n```\n";
 
   return o.str();
@@ -452,6 +495,7 @@ std::string render(json b, const std::vector<json>& yk, const std::string& yk_st
 int render_report(int argc, char** argv) {
   std::string bench_path, yk_path, yk_status, prof_full, prof_inc, out_path, source, run_cmd = "bench/run.sh",
                                                                                      rebalance_path;
+  std::vector<std::string> seed_paths;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     const char* v = i + 1 < argc ? argv[i + 1] : nullptr;
@@ -466,6 +510,8 @@ int render_report(int argc, char** argv) {
       yk_path = v;
     else if (a == "--rebalance-bench")
       rebalance_path = v;
+    else if (a == "--seed-bench")
+      seed_paths.emplace_back(v);
     else if (a == "--yunikorn-status")
       yk_status = v;
     else if (a == "--profile-full")
@@ -503,6 +549,15 @@ int render_report(int argc, char** argv) {
       return 1;
     }
   }
+  std::vector<json> seeds;
+  for (const std::string& path : seed_paths) {
+    try {
+      seeds.push_back(json::parse(read_file(path)));
+    } catch (const std::exception& e) {
+      std::cerr << "report: cannot parse " << path << ": " << e.what() << "\n";
+      return 1;
+    }
+  }
   std::vector<json> yk;
   if (!yk_path.empty()) {
     std::istringstream in(read_file(yk_path));
@@ -517,7 +572,7 @@ int render_report(int argc, char** argv) {
 
   std::string text;
   try {
-    text = render(b, yk, yk_status, prof_full, prof_inc, run_cmd, source, rebalance);
+    text = render(b, yk, yk_status, prof_full, prof_inc, run_cmd, source, rebalance, seeds);
   } catch (const json::exception& e) {
     std::cerr << "report: " << bench_path << " lacks a figure the report needs (a partial --only run?): " << e.what()
               << "\n";

@@ -11,6 +11,7 @@
 #   PROFILE_BUILD_DIR   build tree for the profile (default: build-profile)
 #   SKIP_REPORT=1       leave bench/README.md as it is
 #   SKIP_REBALANCE=1    do not run the churn again with rebalance on (REBALANCE_THRESHOLD [0.8], REBALANCE_DELAY_MS [30000])
+#   SEEDS="1 2 3"       other seeds for the incremental loop, default mode and rebalance ("" to skip; ~20 s each)
 # Extra arguments go to scheduler-bench, e.g. `bench/run.sh --incremental-budget-s 120`.
 set -euo pipefail
 
@@ -74,6 +75,19 @@ if [[ "${SKIP_REBALANCE:-0}" != "1" ]]; then
     REBALANCE_ARGS=(--rebalance-bench "$OUT/scheduler-bench-rebalance.json")
 fi
 
+# The incremental loop on other seeds: how much of a fairness figure is the draw of one cluster.
+SEED_ARGS=()
+for seed in ${SEEDS-1 2 3}; do
+    log "incremental loop, seed $seed (default, then rebalance)"
+    "${PIN[@]}" "$BENCH" --seed "$seed" --only incremental --out "$OUT/seed-$seed.json" "$@" >/dev/null
+    SEED_ARGS+=(--seed-bench "$OUT/seed-$seed.json")
+    if [[ "${SKIP_REBALANCE:-0}" != "1" ]]; then
+        "${PIN[@]}" "$BENCH" --seed "$seed" --only incremental --rebalance-threshold "${REBALANCE_THRESHOLD:-0.8}" \
+            --rebalance-delay-ms "${REBALANCE_DELAY_MS:-30000}" --out "$OUT/seed-$seed-rebalance.json" "$@" >/dev/null
+        SEED_ARGS+=(--seed-bench "$OUT/seed-$seed-rebalance.json")
+    fi
+done
+
 # ------------------------------------------------------------------ YuniKorn
 YK_JSON="$OUT/yunikorn.jsonl"
 YK_STATUS=""
@@ -132,5 +146,5 @@ fi
 if [[ "${SKIP_REPORT:-0}" != "1" ]]; then
     "$BENCH" report --source "commit $SOURCE" --bench "$OUT/scheduler-bench.json" \
         --yunikorn "$YK_JSON" --yunikorn-status "$YK_STATUS" \
-        --profile-full "$PROF_FULL" --profile-incremental "$PROF_INC" "${REBALANCE_ARGS[@]}" --out bench/README.md
+        --profile-full "$PROF_FULL" --profile-incremental "$PROF_INC" "${REBALANCE_ARGS[@]}" "${SEED_ARGS[@]}" --out bench/README.md
 fi
