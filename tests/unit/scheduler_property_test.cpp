@@ -432,8 +432,19 @@ bool skip_seed(std::uint32_t seed) {
   return only != nullptr && std::to_string(seed) != only;
 }
 
+std::uint32_t env_number(const char* name, std::uint32_t fallback) {
+  const char* v = std::getenv(name);
+  return v != nullptr && *v != '\0' ? static_cast<std::uint32_t>(std::strtoul(v, nullptr, 10)) : fallback;
+}
+
 // Runs `run_random` over seeds first..last, stopping at the first fatal failure.
+// PROPERTY_SEED_OFFSET=K and PROPERTY_SEED_SCALE=N run N times as many
+// seeds from first+K instead: a wider search than CI's, to run by hand.
 void run_seeds(std::uint32_t first, std::uint32_t last, const RunOptions& o) {
+  const std::uint32_t scale = std::max<std::uint32_t>(1, env_number("PROPERTY_SEED_SCALE", 1));
+  const std::uint32_t count = (last - first + 1) * scale;
+  first += env_number("PROPERTY_SEED_OFFSET", 0);
+  last = first + count - 1;
   for (std::uint32_t seed = first; seed <= last; ++seed) {
     if (skip_seed(seed)) continue;
     SCOPED_TRACE("seed " + std::to_string(seed));
