@@ -156,7 +156,14 @@ std::string dump(core::Scheduler& s) {
     o << "  session " << x->spec.id << " " << t.node(x->consumer).path << " " << core::sla_name(x->spec.sla)
       << " prio=" << x->spec.priority << " shape=" << x->spec.shape.to_string() << " demand=" << x->spec.demand
       << " min=" << x->spec.min << " want=" << x->want << " pinned=" << x->pinned << " target=" << x->target
-      << " held=" << x->held << " revoking=" << x->revoking << "\n";
+      << " held=" << x->held << " revoking=" << x->revoking << " on";
+    for (const core::Placement& pl : x->placements) o << " " << s.hosts().host(pl.host).name << ":" << pl.slots;
+    o << "\n";
+  }
+  for (std::size_t h = 0; h < s.hosts().size(); ++h) {
+    const core::Host& host = s.hosts().host(static_cast<int>(h));
+    o << "  host " << host.name << " capacity " << host.capacity.to_string() << " free " << host.free().to_string()
+      << (host.schedulable() ? "" : " (not schedulable)") << "\n";
   }
   for (const auto& [id, r] : s.revocations()) {
     o << "  revocation " << id << " session#" << r.session << " slots=" << r.slots << " deadline=" << r.deadline << " "
