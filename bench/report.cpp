@@ -37,6 +37,13 @@ std::string grouped(double v) {
   return s;
 }
 
+// A run's fairness snapshot by its label, or null when the run did not take it.
+json state_of(json& cluster, const std::string& label) {
+  for (const json& s : cluster["states"])
+    if (s["label"].get<std::string>() == label) return s;
+  return json();
+}
+
 // A rate: grouped digits when large, two decimals when small (a slow core still shows what it does).
 std::string rate(double v) {
   return v < 100 ? fmt("%.2f", v) : grouped(v);
@@ -317,12 +324,7 @@ std::string render(json b, const std::vector<json>& yk, const std::string& yk_st
   if (!rebalance.is_null()) {
     json& rc = rebalance["cluster"];
     json& rw = rc["workload"];
-    auto after_loop = [](json& cl) -> json {
-      for (const json& s : cl["states"])
-        if (s["label"].get<std::string>() == "after the incremental loop") return s;
-      return json();
-    };
-    const json mine = after_loop(c), theirs = after_loop(rc);
+    const json mine = state_of(c, "after the incremental loop"), theirs = state_of(rc, "after the incremental loop");
     o << "## With rebalance (threshold " << fmt("%g", rw["rebalance_threshold"].get<double>()) << ", delay "
       << fmt("%g s", rw["rebalance_delay_ms"].get<double>() / 1000) << ")\n\n"
       << "The same cluster and churn (" << grouped(rc["incremental"]["changes"]) << " changes) with `rebalance: "
@@ -348,11 +350,6 @@ std::string render(json b, const std::vector<json>& yk, const std::string& yk_st
 
   // --- the incremental loop on other seeds: how much of a figure is the draw
   if (!seeds.empty()) {
-    auto state = [](json& cl, const std::string& label) -> json {
-      for (const json& s : cl["states"])
-        if (s["label"].get<std::string>() == label) return s;
-      return json();
-    };
     std::sort(seeds.begin(), seeds.end(), [](const json& x, const json& y) {
       const json& a = x["cluster"]["workload"];
       const json& b = y["cluster"]["workload"];
@@ -370,7 +367,7 @@ std::string render(json b, const std::vector<json>& yk, const std::string& yk_st
     for (json& r : seeds) {
       json& cl = r["cluster"];
       json& inc = cl["incremental"];
-      const json first = state(cl, "after the first pass"), loop = state(cl, "after the incremental loop");
+      const json first = state_of(cl, "after the first pass"), loop = state_of(cl, "after the incremental loop");
       if (first.is_null() || loop.is_null()) continue;
       const bool reb = cl["workload"]["rebalance"].get<bool>();
       o << "| " << cl["workload"]["seed"].get<long>() << " | " << (reb ? "rebalance" : "default") << " | "

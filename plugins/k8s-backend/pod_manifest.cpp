@@ -2,7 +2,6 @@
 #include "pod_manifest.hpp"
 
 #include <cctype>
-#include <cstdio>
 #include <functional>
 
 #include "common/stable_hash.hpp"
@@ -15,10 +14,7 @@ namespace {
 using nlohmann::json;
 
 std::string short_hash(const std::string& s) {
-  const std::uint64_t h = fnv1a(s);
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
-  return std::string(buf, 10);
+  return hex16(fnv1a(s)).substr(0, 10);
 }
 
 bool is_label_value(const std::string& s) {

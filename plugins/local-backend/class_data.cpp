@@ -10,7 +10,6 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -121,9 +120,7 @@ std::string class_data_key(const JvmCommand& jvm) {
     h = fnv1a(stat_of(entry), fnv1a(kSeparator, h));
   }
   for (const auto& o : jvm.options) h = fnv1a(o, fnv1a(kSeparator, h));
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
-  return buf;
+  return hex16(h);
 }
 
 std::string default_class_data_dir(const std::map<std::string, std::string>& env, const std::string& data_dir) {

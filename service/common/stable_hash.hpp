@@ -4,6 +4,8 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdio>
+#include <string>
 #include <string_view>
 
 namespace sched {
@@ -17,6 +19,13 @@ inline std::uint64_t fnv1a(std::string_view bytes, std::uint64_t h = kFnv1aOffse
     h *= 1099511628211ULL;
   }
   return h;
+}
+
+// A hash as 16 lower-case hex digits, for names made of it.
+inline std::string hex16(std::uint64_t h) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  return buf;
 }
 
 }  // namespace sched

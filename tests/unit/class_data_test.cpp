@@ -259,12 +259,6 @@ TEST_F(ClassDataTest, WithTheRealJdkTheFirstLaunchTrainsAndLaterOnesMapTheArchiv
   EXPECT_EQ(files, 1);
 }
 
-}  // namespace
-}  // namespace sched::backend::local
-
-namespace sched::backend::local {
-namespace {
-
 TEST_F(ClassDataTest, ADaemonStoppingBeforeTheTrainingEndsStillLeavesAnArchive) {
   const auto hello = BuildHelloJar(dir_);
   if (!hello) GTEST_SKIP() << "no javac on PATH";
