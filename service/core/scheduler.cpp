@@ -578,10 +578,13 @@ void Scheduler::load_plans(TimeMs t) {
 }
 
 void Scheduler::expire_revocations() {
-  while (!by_deadline_.empty() && by_deadline_.begin()->first <= now_) {
-    const std::uint64_t id = by_deadline_.begin()->second;
-    reclaim(id);
-  }
+  // Every slot due goes before any claimant is served: a claimant a limit
+  // holds back may need the budget one reclaim frees and the room another
+  // makes.
+  std::vector<Revocation> due;
+  while (!by_deadline_.empty() && by_deadline_.begin()->first <= now_)
+    due.push_back(reclaim(by_deadline_.begin()->second));
+  for (const Revocation& r : due) serve_claimants(r);
 }
 
 void Scheduler::revoke_draining() {
@@ -1269,13 +1272,19 @@ void Scheduler::reclaim_for_placement() {
       if (!y.live || y.effective() <= y.pinned) continue;
       std::int8_t& b = borrows[static_cast<std::size_t>(y.consumer)];
       if (b < 0) {
+        // Every consumer from its leaf up to that branch must hold more than
+        // its guarantee: a branch borrows because some child does, and a
+        // child within its own guarantee is an owner too (taking from it
+        // would have it take back, pass after pass, with executors of
+        // another shape).
         b = 0;
         if (!is_under(y.consumer, owner)) {
-          int branch = y.consumer;
-          while (tree_.node(branch).parent >= 0 && !is_under(owner, tree_.node(branch).parent))
-            branch = tree_.node(branch).parent;
-          const NodeState& bs = nodes_[static_cast<std::size_t>(branch)];
-          b = (FracResources(bs.hold) + bs.reserved_idle).fits_in(guarantee(branch), kEps) ? 0 : 1;
+          b = 1;
+          for (int n = y.consumer; b != 0; n = tree_.node(n).parent) {
+            const NodeState& ns = nodes_[static_cast<std::size_t>(n)];
+            if ((FracResources(ns.hold) + ns.reserved_idle).fits_in(guarantee(n), kEps)) b = 0;
+            if (tree_.node(n).parent < 0 || is_under(owner, tree_.node(n).parent)) break;
+          }
         }
       }
       if (b == 0) continue;  // under the owner, or not borrowing
@@ -1856,21 +1865,69 @@ void Scheduler::revoke(Session& s, std::int64_t slots, Reason reason, const std:
                        const std::vector<ClaimantRef>& claimants) {
   const std::vector<std::size_t> order = revocation_order(s.placements, prefer_hosts);
   std::int64_t left = slots;
-  for (std::size_t i : order) {
-    if (left == 0) break;
-    Placement& p = s.placements[i];
-    std::int64_t n = std::min(left, p.slots - p.revoking);
-    if (n <= 0) continue;
-    if (useful_for != nullptr) {
-      // Only where freeing its slots lets one of the claimants' executors
-      // fit (with what is free there); nowhere if no number would do
-      // (fragmentation, other shapes). Where it does, the cut stands whole.
-      const Resources free = hosts_.host(p.host).schedulable() ? hosts_.host(p.host).free() : Resources{};
-      if (slots_that_make_room(free, shape_of(s), n, *useful_for) < 0) continue;
+  bool made_room = false;
+  const std::uint64_t first_made = next_revocation_;  // ids are issued in order
+  auto take = [&](bool only_where_room) {
+    for (std::size_t i : order) {
+      if (left == 0) break;
+      Placement& p = s.placements[i];
+      const std::int64_t n = std::min(left, p.slots - p.revoking);
+      if (n <= 0) continue;
+      if (only_where_room) {
+        // Only where freeing its slots lets one of the claimants' executors
+        // fit (with what is free there); nowhere if no number would do
+        // (fragmentation, other shapes). Where it does, the cut stands whole.
+        const Resources free = hosts_.host(p.host).schedulable() ? hosts_.host(p.host).free() : Resources{};
+        if (slots_that_make_room(free, shape_of(s), n, *useful_for) < 0) continue;
+        made_room = true;
+      }
+      revoke_at(s, p, n, reason, beneficiary, claimants);
+      left -= n;
     }
-    revoke_at(s, p, n, reason, beneficiary, claimants);
-    left -= n;
+  };
+  take(useful_for != nullptr);
+  // A claimant that a limit above both it and the victim holds back (or a
+  // consumer above both that may not borrow) needs the cut's budget as much
+  // as its room: taken only where it makes room, what the cut frees stays
+  // below the claimant's executor, the fill hands it back to the victim and
+  // the next pass cuts again, a grace period at a time. Once the claimant
+  // has room, the rest of the cut goes wherever it is.
+  if (left > 0 && useful_for != nullptr && limit_holds_back(s, claimants, *useful_for, made_room)) {
+    take(false);
+    for (std::uint64_t id = first_made; id < next_revocation_; ++id) revocations_.at(id).frees_budget = true;
   }
+}
+
+bool Scheduler::limit_holds_back(const Session& victim, const std::vector<ClaimantRef>& claimants,
+                                 const std::vector<Resources>& shapes, bool room_made) {
+  auto has_room = [&](const Resources& shape) { return room_made || hosts_.total_room(shape) > 0; };
+  for (const ClaimantRef& c : claimants) {
+    if (c.session >= 0) {
+      const Session& w = sessions_[static_cast<std::size_t>(c.session)];
+      if (!w.live || w.seq != c.seq) continue;
+      const std::int64_t short_by = w.target - w.effective();
+      if (short_by > 0 && capped_in_common(w.consumer, victim.consumer, shape_of(w), short_by) && has_room(shape_of(w)))
+        return true;
+    } else if (c.node >= 0) {
+      for (const Resources& shape : shapes)
+        if (capped_in_common(c.node, victim.consumer, shape, 1) && has_room(shape)) return true;
+    }
+  }
+  return false;
+}
+
+bool Scheduler::capped_in_common(int claimant, int victim, const Resources& shape, std::int64_t need) const {
+  // As path_room counts it: what is physically held, revocations in flight
+  // included; a consumer that may not borrow is capped at its owned amount.
+  for (int n = claimant; n > 0; n = tree_.node(n).parent) {
+    if (!is_under(victim, n)) continue;
+    const ConsumerPlan& plan = plans_[static_cast<std::size_t>(n)];
+    const FracResources used(nodes_[static_cast<std::size_t>(n)].held_all);
+    std::int64_t room = (FracResources(plan.limit) - used).count_of(shape);
+    if (!plan.borrow) room = std::min(room, (FracResources(plan.owned) - used).count_of(shape));
+    if (room < need) return true;
+  }
+  return false;
 }
 
 Revocation& Scheduler::revoke_at(Session& s, Placement& p, std::int64_t n, Reason reason,
@@ -1960,10 +2017,8 @@ void Scheduler::release(Session& s, std::int64_t slots, Reason reason) {
   drop_empty_placements(s);
 }
 
-void Scheduler::reclaim(std::uint64_t id) {
-  auto it = revocations_.find(id);
-  if (it == revocations_.end()) return;
-  const Revocation r = it->second;
+Revocation Scheduler::reclaim(std::uint64_t id) {
+  Revocation r = revocations_.at(id);  // a copy: drop_revocation forgets the original
   drop_revocation(id);
   Session& s = sessions_[static_cast<std::size_t>(r.session)];
   Placement* p = placement_on(s, r.host);
@@ -1975,6 +2030,10 @@ void Scheduler::reclaim(std::uint64_t id) {
   hosts_.unuse(r.host, shape_of(s) * r.slots);
   emit(DecisionKind::kReclaim, s, r.host, r.slots, r.reason, r.beneficiary, r.deadline, id);
   drop_empty_placements(s);
+  return r;
+}
+
+void Scheduler::serve_claimants(const Revocation& r) {
   // The room goes to whoever it was taken for, at once, before anyone
   // else's placement can take it.
   auto serve = [&](int fi) {
@@ -1985,6 +2044,14 @@ void Scheduler::reclaim(std::uint64_t id) {
     if (n > 0) grant(f, r.host, n);
     if (f.target <= f.effective()) unplaced_.erase(fi);
   };
+  // A cut that freed budget under a cap, not only room here: its claimants'
+  // placement looks again this pass, though room for their shapes did not
+  // move anywhere.
+  if (r.frees_budget) {
+    for (const auto& g : unplaced_.groups())
+      for (int si : g.members)
+        if (claims(sessions_[static_cast<std::size_t>(si)], r.claimant_refs)) unplaced_.touch(si);
+  }
   if (r.for_session >= 0) {
     if (sessions_[static_cast<std::size_t>(r.for_session)].seq == r.for_seq) serve(r.for_session);
   } else if (r.promises_room()) {

@@ -86,6 +86,9 @@ struct Revocation {
   // drained, or its capacity shrank below what it holds): a rising target
   // does not cancel it.
   bool forced = false;
+  // Taken for the budget it frees under a cap its claimants are held back
+  // by, not only for room on this host (see Scheduler::revoke).
+  bool frees_budget = false;
   // Whether the room it frees is kept for claimants (a drain's is not).
   bool promises_room() const { return reason != Reason::kDrain && !claimant_refs.empty(); }
 };
@@ -239,6 +242,16 @@ class Scheduler {
               const std::vector<std::uint8_t>* prefer_hosts, const std::vector<Resources>* useful_for = nullptr,
               const std::vector<ClaimantRef>& claimants = {});
   std::vector<Resources> claimant_shapes(const std::vector<ClaimantRef>& beneficiaries) const;
+  // Whether a claimant of a cut of `victim` (a session, or sessions of
+  // `shapes` below a consumer) is kept from its executors by a cap both are
+  // under, and has room to run once the cap lets it (`room_made`: the cut
+  // made some).
+  bool limit_holds_back(const Session& victim, const std::vector<ClaimantRef>& claimants,
+                        const std::vector<Resources>& shapes, bool room_made);
+  // Whether a consumer above both `claimant` and `victim` (consumers) has
+  // room for fewer than `need` executors of `shape` under its limit (or its
+  // owned amount, when it may not borrow).
+  bool capped_in_common(int claimant, int victim, const Resources& shape, std::int64_t need) const;
   void cancel_revocations(Session& s, std::int64_t slots);
   // Revokes `slots` of `s` on one host; returns the revocation.
   Revocation& revoke_at(Session& s, Placement& p, std::int64_t slots, Reason reason, const std::string& beneficiary,
@@ -262,7 +275,10 @@ class Scheduler {
   int owner_with_room(const Session& s) const;
   bool is_under(int node, int ancestor) const;
   void release(Session& s, std::int64_t slots, Reason reason);
-  void reclaim(std::uint64_t revocation_id);
+  // Takes a revocation's slots back; returns what it was.
+  Revocation reclaim(std::uint64_t revocation_id);
+  // Grants the room a reclaimed revocation freed to whoever it was taken for.
+  void serve_claimants(const Revocation& r);
   Placement* placement_on(Session& s, int host);
   void drop_empty_placements(Session& s);
   // Records a decision (into `to`, default: this pass's decisions).

@@ -160,6 +160,8 @@ void SessionSplitter::split(const FracResources& allocatable, const DominantShar
     std::int64_t short_by = claimant.want - claimant.target;
     if (short_by <= 0) continue;
     FracResources need = (FracResources(claimant.shape * short_by) - free).clamped();
+    const FracResources free_before = free;
+    taken_.clear();
     for (auto it = order_.rbegin(); it != order_.rend() && !need.is_zero(kEps); ++it) {
       // order_ is in grant order; walking it backwards visits victims first.
       const std::size_t v = *it;
@@ -170,6 +172,7 @@ void SessionSplitter::split(const FracResources& allocatable, const DominantShar
       const std::int64_t takeable = victim.target - victim.pinned;
       if (takeable <= 0 || !helps(need, victim.shape)) continue;
       const std::int64_t take = std::min(takeable, shapes_to_cover(need, victim.shape));
+      taken_.push_back({v, take, victim.reason, victim.beneficiary});
       victim.target -= take;
       const FracResources freed(victim.shape * take);
       free += freed;
@@ -180,6 +183,19 @@ void SessionSplitter::split(const FracResources& allocatable, const DominantShar
       }
     }
     const std::int64_t add = std::min(short_by, free.count_of(claimant.shape));
+    if (add == 0) {
+      // Not one executor's worth: the victims keep what they had (else the
+      // cut would be made for a claimant it cannot help, and a lower class
+      // would take the room back on the same pass).
+      for (const Taken& t : taken_) {
+        SessionClaim& victim = claims[t.index];
+        victim.target += t.slots;
+        victim.reason = t.reason;
+        victim.beneficiary = t.beneficiary;
+      }
+      free = free_before;
+      continue;
+    }
     claimant.target += add;
     free = (free - FracResources(claimant.shape * add)).clamped();
   }

@@ -48,6 +48,13 @@ class SessionSplitter {
   std::vector<FillClaim> fill_claims_;
   std::vector<FracResources> fill_out_;
   std::vector<std::size_t> group_;
+  struct Taken {  // a take of step 3, to undo when it helps nobody
+    std::size_t index;
+    std::int64_t slots;
+    Reason reason;
+    int beneficiary;
+  };
+  std::vector<Taken> taken_;
   WaterFill fill_;
 };
 

@@ -529,6 +529,33 @@ TEST(Properties, HeterogeneousShapeSequences) {
   run_seeds(6001, 6150, o);
 }
 
+// Seeds from wider searches by hand (PROPERTY_SEED_SCALE) that once failed:
+// cuts inside a leaf for a claimant a limit holds back that were carried out
+// only where they made room, owners of different executor shapes that took
+// from each other by turns, and a lower class preempted for a session the
+// room could not help.
+TEST(Properties, SeedsThatOnceFailed) {
+  RunOptions heterogeneous;
+  heterogeneous.heterogeneous = true;
+  RunOptions retree;
+  retree.retree = true;
+  retree.multi_kind = true;
+  RunOptions multi_kind;
+  multi_kind.multi_kind = true;
+  const std::vector<std::pair<std::uint32_t, RunOptions>> cases = {
+      {106379, heterogeneous}, {106389, heterogeneous}, {106727, heterogeneous}, {108344, retree},
+      {108733, retree},        {108752, retree},        {108795, retree},        {102706, multi_kind},
+      {102724, multi_kind},    {207013, heterogeneous}, {208540, retree},        {202106, multi_kind},
+      {202321, multi_kind},
+  };
+  for (auto [seed, o] : cases) {
+    if (skip_seed(seed)) continue;
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    o.keep_going = true;  // each seed is checked whole, whatever failed before it
+    run_random(seed, o);
+  }
+}
+
 TEST(Properties, Deterministic) {
   for (std::uint32_t seed = 3001; seed <= 3040; ++seed) {
     if (skip_seed(seed)) continue;

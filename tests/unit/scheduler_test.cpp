@@ -746,6 +746,39 @@ TEST(Scheduler, FillOfCpuIsNotDecidedByTheGpusATenantHolds) {
   EXPECT_EQ(h.consumer_slots("/B"), b + 3);
 }
 
+// Inside a consumer at its limit, an interactive session whose executor is
+// larger than a batch session's needs the batch session's budget more than
+// its room: the batch session's slots sit on hosts where freeing them fits
+// nothing, while the interactive executor fits on a host that is free. The
+// whole cut is carried out (not only where it makes room: that was none of
+// it), and once it is, the interactive session starts where it fits.
+TEST(Scheduler, ALimitedClaimantInsideAConsumerGetsTheWholeCut) {
+  core::SchedulerConfig c = with_grace(10'000);
+  c.slot = core::Resources::cpu_mem(1'000, 4 * 1024);  // the limit: 2 cores, 8 GiB
+  Harness h(c);
+  const core::Resources small = c.slot;
+  const core::Resources large = core::Resources::cpu_mem(1'000, 8 * 1024);
+  h.add_host("h1", small);
+  h.add_host("h2", small);
+  ASSERT_TRUE(h.set_tree("  - {name: A, share: 1, limit: 2}\n").is_ok());
+  ASSERT_TRUE(h.add("b", "/A", 2, SlaClass::kBatch, 0, 0, small).is_ok());
+  h.settle();
+  ASSERT_EQ(h.held("b"), 2);
+  h.add_host("h3", large);
+  ASSERT_TRUE(h.add("i", "/A", 1, SlaClass::kInteractive, 0, 0, large).is_ok());
+  auto d = h.pass();
+  auto revokes = Harness::of_kind(d, DecisionKind::kRevoke);
+  ASSERT_EQ(revokes.size(), 2u);
+  EXPECT_EQ(revokes[0].beneficiary, "i");
+  EXPECT_EQ(revokes[1].beneficiary, "i");
+  h.settle();
+  EXPECT_EQ(h.held("b"), 0);
+  EXPECT_EQ(h.held("i"), 1);
+  // Settled: a pass that recomputes everything changes nothing.
+  h.s().mark_all_dirty();
+  EXPECT_TRUE(h.pass().empty());
+}
+
 // A leaf is given gpus for its gpu sessions' demand, and DRF counts them in
 // its share: its gpu session gets them, with the cpu to run them, ahead of a
 // higher-ranked cpu-only session that would leave them idle; and that
