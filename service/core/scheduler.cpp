@@ -107,7 +107,8 @@ Status Scheduler::remove_host(std::string_view name) {
     ++it;
     drop_revocation(id);
   }
-  for (auto& s : sessions_) {
+  for (int si : std::vector<int>(on_host_.on(h))) {  // a copy: dropping placements edits the list
+    Session& s = sessions_[static_cast<std::size_t>(si)];
     if (!s.live) continue;
     Placement* p = placement_on(s, h);
     if (p == nullptr || p->slots == 0) continue;
@@ -345,6 +346,7 @@ Status Scheduler::unregister_session(std::string_view id) {
     --nonuniform_sessions_;
     update_unit();
   }
+  for (const Placement& p : s.placements) on_host_.remove(p.host, idx);
   s = Session{};
   free_session_slots_.push_back(idx);
   return Status::ok();
@@ -365,6 +367,7 @@ Status Scheduler::adopt_slots(std::string_view id, std::string_view host, std::i
   Placement* p = placement_on(s, *hi);
   if (p == nullptr) {
     s.placements.push_back(Placement{*hi, 0, 0, since});
+    on_host_.add(*hi, it->second);
     p = &s.placements.back();
   }
   p->slots += slots;
@@ -617,11 +620,11 @@ void Scheduler::revoke_overcommitted() {
     std::vector<std::pair<VictimKey, int>> on_host;
     for (const auto& [id, r] : revocations_)
       if (r.host == hi) staying -= sessions_[static_cast<std::size_t>(r.session)].spec.shape * r.slots;
-    for (std::size_t i = 0; i < sessions_.size(); ++i) {
-      const Session& s = sessions_[i];
+    for (int si : on_host_.on(hi)) {
+      const Session& s = sessions_[static_cast<std::size_t>(si)];
       if (!s.live) continue;
       for (const Placement& p : s.placements)
-        if (p.host == hi && p.slots > p.revoking) on_host.emplace_back(key_of(s), static_cast<int>(i));
+        if (p.host == hi && p.slots > p.revoking) on_host.emplace_back(key_of(s), si);
     }
     std::sort(on_host.begin(), on_host.end());
     // Streaming minimums last: only a host that cannot hold them takes them.
@@ -1253,62 +1256,38 @@ void Scheduler::reclaim_for_placement() {
     std::int64_t short_by = std::min(s.target - s.effective(), path_room(s, false)) - on_its_way;
     if (short_by <= 0) continue;
     --budget;
-    // Borrowers outside the owner: their branch below the common ancestor
-    // holds more than its guarantee. Their takeable slots on hosts that could
-    // ever hold the shape, by host and on each in victim order.
+    // Borrowers outside the owner (see below), their takeable slots on
+    // hosts that could ever hold the shape, host by host in index order and
+    // only as far as the plans need: most often the first few hosts have one
+    // that needs a single slot taken, and no host can do with fewer.
     struct Slot {
       int host;
       int session;
       int placement;
     };
     std::vector<Slot> slots;
-    // Whether a leaf's branch borrows, looked up once per leaf (-1: not yet).
+    // Whether a leaf borrows, looked up once per leaf (-1: not yet).
     std::vector<std::int8_t> borrows(nodes_.size(), -1);
-    // Whether a host could ever hold the shape, once per host: the scan
-    // meets each host many times, and its Host record is a cache miss.
-    std::vector<std::int8_t> could_hold(hosts_.size(), -1);
-    for (std::size_t yi = 0; yi < sessions_.size(); ++yi) {
-      const Session& y = sessions_[yi];
-      if (!y.live || y.effective() <= y.pinned) continue;
-      std::int8_t& b = borrows[static_cast<std::size_t>(y.consumer)];
+    auto borrows_of = [&](int leaf) {
+      std::int8_t& b = borrows[static_cast<std::size_t>(leaf)];
       if (b < 0) {
-        // Every consumer from its leaf up to that branch must hold more than
-        // its guarantee: a branch borrows because some child does, and a
-        // child within its own guarantee is an owner too (taking from it
-        // would have it take back, pass after pass, with executors of
-        // another shape).
+        // Every consumer from its leaf up to where its branch meets the
+        // owner's must hold more than its guarantee: a branch borrows
+        // because some child does, and a child within its own guarantee is
+        // an owner too (taking from it would have it take back, pass after
+        // pass, with executors of another shape).
         b = 0;
-        if (!is_under(y.consumer, owner)) {
+        if (!is_under(leaf, owner)) {
           b = 1;
-          for (int n = y.consumer; b != 0; n = tree_.node(n).parent) {
+          for (int n = leaf; b != 0; n = tree_.node(n).parent) {
             const NodeState& ns = nodes_[static_cast<std::size_t>(n)];
             if ((FracResources(ns.hold) + ns.reserved_idle).fits_in(guarantee(n), kEps)) b = 0;
             if (tree_.node(n).parent < 0 || is_under(owner, tree_.node(n).parent)) break;
           }
         }
       }
-      if (b == 0) continue;  // under the owner, or not borrowing
-      for (std::size_t pi = 0; pi < y.placements.size(); ++pi) {
-        const Placement& p = y.placements[pi];
-        if (p.slots <= p.revoking) continue;
-        std::int8_t& fits = could_hold[static_cast<std::size_t>(p.host)];
-        if (fits < 0) {
-          const Host& host = hosts_.host(p.host);
-          fits = host.schedulable() && shape.fits_in(host.capacity) ? 1 : 0;
-        }
-        if (fits != 0) slots.push_back({p.host, static_cast<int>(yi), static_cast<int>(pi)});
-      }
-    }
-    // Grouped by host (a counting sort: hosts are many, slots a few per host);
-    // each host's put in victim order when its plan is first worked out.
-    {
-      std::vector<std::size_t> at(hosts_.size() + 1, 0);
-      for (const Slot& sl : slots) ++at[static_cast<std::size_t>(sl.host) + 1];
-      for (std::size_t h = 1; h < at.size(); ++h) at[h] += at[h - 1];
-      std::vector<Slot> by_host(slots.size());
-      for (const Slot& sl : slots) by_host[at[static_cast<std::size_t>(sl.host)]++] = sl;
-      slots.swap(by_host);
-    }
+      return b != 0;
+    };
     // One executor at a time, on the host that needs the fewest slots taken
     // for it, until the session has room for all it is short of. Each host's
     // plan is worked out when first needed and again only when an executor
@@ -1329,21 +1308,52 @@ void Scheduler::reclaim_for_placement() {
       std::vector<std::pair<Slot, std::int64_t>> take;
     };
     std::vector<HostPlan> plans;
+    int next_host = 0;
+    // Lists the next host with slots to take; false when there is none.
+    auto add_plan = [&]() {
+      while (next_host < static_cast<int>(hosts_.size())) {
+        const int h = next_host++;
+        const std::vector<int>& here = on_host_.on(h);
+        if (here.empty()) continue;
+        const Host& host = hosts_.host(h);
+        if (!host.schedulable() || !shape.fits_in(host.capacity)) continue;
+        const std::size_t begin = slots.size();
+        for (int yi : here) {
+          const Session& y = sessions_[static_cast<std::size_t>(yi)];
+          if (!y.live || y.effective() <= y.pinned || !borrows_of(y.consumer)) continue;
+          for (std::size_t pi = 0; pi < y.placements.size(); ++pi) {
+            const Placement& p = y.placements[pi];
+            if (p.host == h && p.slots > p.revoking) slots.push_back({h, yi, static_cast<int>(pi)});
+          }
+        }
+        if (slots.size() == begin) continue;
+        HostPlan& hp = plans.emplace_back();
+        hp.host = h;
+        hp.begin = begin;
+        hp.end = slots.size();
+        return true;
+      }
+      return false;
+    };
     // A host whose free room already fits the shape (kept for gpu work, so
     // the search for room passed it by) needs nothing taken: until the last
-    // of those is worked out, no plan short of zero is surely the best.
-    std::size_t last_free_fit = 0;
-    for (std::size_t i = 0; i < slots.size(); ++i) {
-      if (i > 0 && slots[i].host == slots[i - 1].host) {
-        plans.back().end = i + 1;
-        continue;
+    // of those is worked out, no plan short of zero is surely the best. Such
+    // room is either room the index counts or room kept for special kinds.
+    int last_free_fit = -1;
+    const auto& keep = hosts_.keep();
+    const bool keeping = std::any_of(keep.begin(), keep.end(), [](const Resources& k) { return !k.is_zero(); });
+    if (keeping || hosts_.total_room(shape) > 0) {
+      for (int h = static_cast<int>(hosts_.size()) - 1; h >= 0 && last_free_fit < 0; --h) {
+        if (on_host_.on(h).empty()) continue;
+        const Host& host = hosts_.host(h);
+        if (host.schedulable() && shape.fits_in(host.free())) last_free_fit = h;
       }
-      HostPlan& hp = plans.emplace_back();
-      hp.host = slots[i].host;
-      hp.begin = i;
-      hp.end = i + 1;
-      if (shape.fits_in(hosts_.host(slots[i].host).free())) last_free_fit = plans.size();
     }
+    // Whether the next host to work out is at or before that one.
+    auto free_fit_ahead = [&](std::size_t planned) {
+      const int next = planned < plans.size() ? plans[planned].host : next_host;
+      return next <= last_free_fit;
+    };
     std::vector<TakeableSlots> takeable;
     auto plan_host = [&](HostPlan& hp) {
       if (!hp.ordered) {
@@ -1377,18 +1387,22 @@ void Scheduler::reclaim_for_placement() {
     for (; short_by > 0; --short_by) {
       // Fewest slots taken; ties to the lowest host index. Hosts not yet
       // worked out come after every one that is, and each needs at least one
-      // slot taken (none once past last_free_fit), so the look stops at the
-      // first host that needs one.
-      HostPlan* best = nullptr;
+      // slot taken (unless free_fit_ahead), so the look stops at the first
+      // host that needs one. An index, not a pointer: plans grows.
+      constexpr std::size_t kNoPlan = static_cast<std::size_t>(-1);
+      std::size_t bi = kNoPlan;
+      auto none = [&]() { return bi == kNoPlan; };
       for (std::size_t i = 0; i < planned; ++i)
-        if (plans[i].fits && (best == nullptr || plans[i].count < best->count)) best = &plans[i];
-      while (planned < plans.size() &&
-             (best == nullptr || best->count > 1 || (best->count == 1 && planned < last_free_fit))) {
-        HostPlan& hp = plans[planned++];
+        if (plans[i].fits && (none() || plans[i].count < plans[bi].count)) bi = i;
+      while ((planned < plans.size() || add_plan()) &&
+             (none() || plans[bi].count > 1 || (plans[bi].count == 1 && free_fit_ahead(planned)))) {
+        HostPlan& hp = plans[planned];
         plan_host(hp);
-        if (hp.fits && (best == nullptr || hp.count < best->count)) best = &hp;
+        if (hp.fits && (none() || hp.count < plans[bi].count)) bi = planned;
+        ++planned;
       }
-      if (best == nullptr) break;
+      if (none()) break;
+      HostPlan* best = &plans[bi];
       Resources r = room_of(best->host);
       for (const auto& [sl, n] : best->take) {
         taken[{sl.session, sl.placement}] += n;
@@ -1827,7 +1841,12 @@ Placement* Scheduler::placement_on(Session& s, int host) {
 }
 
 void Scheduler::drop_empty_placements(Session& s) {
-  std::erase_if(s.placements, [](const Placement& p) { return p.slots == 0; });
+  const int si = static_cast<int>(&s - sessions_.data());
+  std::erase_if(s.placements, [&](const Placement& p) {
+    if (p.slots != 0) return false;
+    on_host_.remove(p.host, si);
+    return true;
+  });
 }
 
 void Scheduler::emit(DecisionKind kind, const Session& s, int host, std::int64_t slots, Reason reason,
@@ -1851,6 +1870,7 @@ void Scheduler::grant(Session& s, int host, std::int64_t slots) {
   Placement* p = placement_on(s, host);
   if (p == nullptr) {
     s.placements.push_back(Placement{host, 0, 0, now_});
+    on_host_.add(host, static_cast<int>(&s - sessions_.data()));
     p = &s.placements.back();
   }
   p->slots += slots;
@@ -2081,6 +2101,12 @@ std::vector<const Session*> Scheduler::sessions() const {
   for (const Session& s : sessions_)
     if (s.live) out.push_back(&s);
   std::sort(out.begin(), out.end(), [](const Session* a, const Session* b) { return a->seq < b->seq; });
+  return out;
+}
+
+std::vector<const Session*> Scheduler::sessions_on(int host) const {
+  std::vector<const Session*> out;
+  for (int si : on_host_.on(host)) out.push_back(&sessions_[static_cast<std::size_t>(si)]);
   return out;
 }
 

@@ -19,6 +19,7 @@
 #include "core/consumer_tree.hpp"
 #include "core/decision.hpp"
 #include "core/fill_index.hpp"
+#include "core/host_placements.hpp"
 #include "core/host_pool.hpp"
 #include "core/host_promises.hpp"
 #include "core/resources.hpp"
@@ -158,6 +159,8 @@ class Scheduler {
   std::string session_to_start_ahead(std::uint64_t revocation_id) const;
   // Live sessions in registration order.
   std::vector<const Session*> sessions() const;
+  // The sessions with a placement on `host`, in no particular order.
+  std::vector<const Session*> sessions_on(int host) const;
   // What a consumer (any node) holds now, revocations in flight included.
   Resources consumer_held(int node) const;
   // What a consumer's sessions want, capped by the consumer's limit.
@@ -350,6 +353,7 @@ class Scheduler {
   std::vector<int> shrunk_pending_;     // hosts whose capacity shrank since the last pass
   Decisions pending_;                   // made between passes (lost hosts, ended sessions)
   HostPromises promises_;               // host -> revocations there
+  HostPlacements on_host_;              // host -> sessions with slots there
 
   int nonuniform_sessions_ = 0;  // sessions whose shape is not whole slots
   bool plans_whole_ = true;      // every plan amount is whole slots

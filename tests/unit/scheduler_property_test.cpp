@@ -96,6 +96,17 @@ void check_invariants(core::Scheduler& s, const std::string& when) {
     ASSERT_EQ(held, x->held) << when << " session " << x->spec.id;
     ASSERT_EQ(revoking, x->revoking) << when << " session " << x->spec.id;
   }
+  // The per-host index of placements lists exactly the sessions placed there.
+  std::vector<std::vector<std::string>> placed(hosts.size());
+  for (const core::Session* x : s.sessions())
+    for (const auto& p : x->placements) placed[static_cast<std::size_t>(p.host)].push_back(x->spec.id);
+  for (std::size_t h = 0; h < hosts.size(); ++h) {
+    std::vector<std::string> listed;
+    for (const core::Session* x : s.sessions_on(static_cast<int>(h))) listed.push_back(x->spec.id);
+    std::sort(listed.begin(), listed.end());
+    std::sort(placed[h].begin(), placed[h].end());
+    ASSERT_EQ(listed, placed[h]) << when << " host " << hosts.host(static_cast<int>(h)).name;
+  }
   for (std::size_t h = 0; h < hosts.size(); ++h) {
     if (!hosts.host(static_cast<int>(h)).up) continue;
     ASSERT_EQ(used[h], hosts.host(static_cast<int>(h)).used)
