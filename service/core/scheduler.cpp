@@ -521,10 +521,15 @@ std::int64_t Scheduler::path_room(const Session& s, bool keep_reserved) const {
     FracResources used(st.held_all);
     // Capacity reserved for other consumers below this one is not ours.
     if (keep_reserved && n != s.consumer) used += (st.reserved_idle - own_reserved).clamped();
-    room = std::min(room, (FracResources(plan.limit) - used).count_of(shape));
-    if (!plan.borrow) room = std::min(room, (FracResources(plan.owned) - used).count_of(shape));
+    room = std::min(room, room_under_cap(plan, used, shape));
   }
   return std::max<std::int64_t>(room, 0);
+}
+
+std::int64_t Scheduler::room_under_cap(const ConsumerPlan& plan, const FracResources& used, const Resources& shape) {
+  std::int64_t room = (FracResources(plan.limit) - used).count_of(shape);
+  if (!plan.borrow) room = std::min(room, (FracResources(plan.owned) - used).count_of(shape));
+  return room;
 }
 
 bool Scheduler::plans_in_whole_slots() const {
@@ -1938,14 +1943,11 @@ bool Scheduler::limit_holds_back(const Session& victim, const std::vector<Claima
 
 bool Scheduler::capped_in_common(int claimant, int victim, const Resources& shape, std::int64_t need) const {
   // As path_room counts it: what is physically held, revocations in flight
-  // included; a consumer that may not borrow is capped at its owned amount.
+  // included.
   for (int n = claimant; n > 0; n = tree_.node(n).parent) {
     if (!is_under(victim, n)) continue;
-    const ConsumerPlan& plan = plans_[static_cast<std::size_t>(n)];
     const FracResources used(nodes_[static_cast<std::size_t>(n)].held_all);
-    std::int64_t room = (FracResources(plan.limit) - used).count_of(shape);
-    if (!plan.borrow) room = std::min(room, (FracResources(plan.owned) - used).count_of(shape));
-    if (room < need) return true;
+    if (room_under_cap(plans_[static_cast<std::size_t>(n)], used, shape) < need) return true;
   }
   return false;
 }

@@ -293,6 +293,9 @@ class Scheduler {
   // With `keep_reserved`, capacity reserved for other consumers on the way
   // counts as used (the fill must not lend it).
   std::int64_t path_room(const Session& s, bool keep_reserved) const;
+  // How many `shape`s one consumer's limit (and its owned amount, when it
+  // may not borrow) leave room for beyond `used`; may be negative.
+  static std::int64_t room_under_cap(const ConsumerPlan& plan, const FracResources& used, const Resources& shape);
   // Whether shares can be handed out in whole slots (see SharePolicy).
   bool plans_in_whole_slots() const;
   bool whole_slots(const Resources& shape) const;

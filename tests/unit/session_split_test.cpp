@@ -22,6 +22,19 @@ const Resources kSmall = Resources::cpu_mem(1'000, 4 * 1024);
 const Resources kLarge = Resources::cpu_mem(2'000, 8 * 1024);
 const DominantShare kNorm(Resources::cpu_mem(40'000, 160 * 1024));
 
+// A batch session of small executors and an interactive one of large ones,
+// split over `allocatable` (`inherited`: why the leaf itself lost capacity).
+std::vector<SessionClaim> split(std::int64_t batch_want, std::int64_t batch_hold, std::int64_t interactive_want,
+                                std::int64_t interactive_hold, const Resources& allocatable, Reason inherited) {
+  std::vector<SessionClaim> claims = {
+      claim(SlaClass::kBatch, 0, kSmall, batch_want, batch_hold),
+      claim(SlaClass::kInteractive, 1, kLarge, interactive_want, interactive_hold),
+  };
+  SessionSplitter splitter;
+  splitter.split(FracResources(allocatable), kNorm, inherited, claims);
+  return claims;
+}
+
 // A leaf that lost capacity to another consumer keeps a batch session's
 // small slot and an interactive session's large one. The interactive
 // session wants more, but what the batch session holds beyond its target is
@@ -29,12 +42,7 @@ const DominantShare kNorm(Resources::cpu_mem(40'000, 160 * 1024));
 // consumer's loss, not a preemption for a session it cannot help (which a
 // lower class would win back on the same pass, leaving the cut for nobody).
 TEST(SessionSplitter, ATakeThatMakesNoExecutorIsUndone) {
-  std::vector<SessionClaim> claims = {
-      claim(SlaClass::kBatch, 0, kSmall, 26, 3),
-      claim(SlaClass::kInteractive, 1, kLarge, 23, 2),
-  };
-  SessionSplitter splitter;
-  splitter.split(FracResources(Resources::cpu_mem(3'000, 12 * 1024)), kNorm, Reason::kOwnership, claims);
+  const auto claims = split(26, 3, 23, 2, Resources::cpu_mem(3'000, 12 * 1024), Reason::kOwnership);
   EXPECT_EQ(claims[1].target, 1);
   EXPECT_EQ(claims[0].target, 1);
   EXPECT_EQ(claims[0].reason, Reason::kOwnership);
@@ -44,12 +52,7 @@ TEST(SessionSplitter, ATakeThatMakesNoExecutorIsUndone) {
 // With room for a whole executor, the interactive session takes the batch
 // session's slots, and the cut names it.
 TEST(SessionSplitter, AHigherClassTakesWhatMakesAnExecutor) {
-  std::vector<SessionClaim> claims = {
-      claim(SlaClass::kBatch, 0, kSmall, 4, 4),
-      claim(SlaClass::kInteractive, 1, kLarge, 1, 0),
-  };
-  SessionSplitter splitter;
-  splitter.split(FracResources(Resources::cpu_mem(4'000, 16 * 1024)), kNorm, Reason::kNone, claims);
+  const auto claims = split(4, 4, 1, 0, Resources::cpu_mem(4'000, 16 * 1024), Reason::kNone);
   EXPECT_EQ(claims[1].target, 1);
   EXPECT_EQ(claims[0].target, 2);
   EXPECT_EQ(claims[0].reason, Reason::kSlaPriority);
